@@ -21,22 +21,149 @@ const (
 // (126 + 130 + 38 digits), so results are exact and validated afterwards.
 var exact = apd.BaseContext.WithPrecision(300)
 
+// DynamoDB Local's messages for bad numbers (checked by PutItem against it).
+// Precision is checked before magnitude: a 39-digit 1E+200 reports precision.
+const (
+	MsgNotANumber = "A value provided cannot be converted into a number"
+	MsgPrecision  = "DynamoDB only supports precision up to 38 digits"
+	MsgOverflow   = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+	MsgUnderflow  = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+)
+
 // NumberError is a DynamoDB validation message for a bad number.
 type NumberError struct{ Msg string }
 
 func (e *NumberError) Error() string { return e.Msg }
 
-func parseDecimal(s string) (*apd.Decimal, error) {
-	// apd also accepts "Inf", "NaN" and surrounding forms DynamoDB rejects; only
-	// plain decimal and exponent notation are numbers on the wire.
+// maxWireExponent bounds the exponent: DynamoDB (Java BigDecimal) rejects an
+// exponent that does not fit a 32-bit int as "cannot be converted", not as overflow.
+const maxWireExponent = 1<<31 - 1
+
+// CanonicalNumber validates a wire number and returns its canonical form.
+// It parses by hand rather than through apd: it is on every decode path, and
+// apd's own exponent limits would turn 1E+200000 into a parse error where
+// DynamoDB reports overflow.
+//
+// DynamoDB Local also accepts non-ASCII Unicode digits ("１"), as Java's
+// BigDecimal does; we accept ASCII digits only.
+func CanonicalNumber(s string) (string, error) {
 	if !looksNumeric(s) {
-		return nil, &NumberError{"The parameter cannot be converted to a numeric value: " + s}
+		return "", &NumberError{MsgNotANumber}
 	}
-	d, _, err := apd.NewFromString(s)
-	if err != nil {
-		return nil, &NumberError{"The parameter cannot be converted to a numeric value: " + s}
+	i, n := 0, len(s)
+	neg := false
+	if s[0] == '+' || s[0] == '-' {
+		neg = s[0] == '-'
+		i++
 	}
-	return d, nil
+	// Digits form one sequence D (integer digits then fraction digits); point
+	// is how many of them precede the decimal point. first/last index D's
+	// outermost non-zero digits.
+	nd, point, first, last := 0, -1, -1, -1
+	for ; i < n; i++ {
+		c := s[i]
+		if c == '.' {
+			point = nd
+			continue
+		}
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if c != '0' {
+			if first < 0 {
+				first = nd
+			}
+			last = nd
+		}
+		nd++
+	}
+	if point < 0 {
+		point = nd
+	}
+	exp := int64(0)
+	if i < n { // exponent
+		i++
+		eneg := false
+		if s[i] == '+' || s[i] == '-' {
+			eneg = s[i] == '-'
+			i++
+		}
+		for ; i < n; i++ {
+			exp = exp*10 + int64(s[i]-'0')
+			if exp > maxWireExponent {
+				return "", &NumberError{MsgNotANumber}
+			}
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if first < 0 {
+		return "0", nil
+	}
+	if last-first+1 > maxSignificantDigits {
+		return "", &NumberError{MsgPrecision}
+	}
+	adj := int64(point-1-first) + exp // power of ten of the leading digit
+	if adj >= maxExponent {
+		return "", &NumberError{MsgOverflow}
+	}
+	if adj < minExponent {
+		return "", &NumberError{MsgUnderflow}
+	}
+	var sig [maxSignificantDigits]byte
+	k, d := 0, 0
+	for j := 0; d <= last; j++ {
+		c := s[j]
+		if c < '0' || c > '9' {
+			continue
+		}
+		if d >= first {
+			sig[k] = c
+			k++
+		}
+		d++
+	}
+	return formatPlain(neg, int(adj), sig[:k]), nil
+}
+
+// formatPlain renders digits (no leading or trailing zeros) whose leading digit
+// has power of ten adj, in plain notation.
+func formatPlain(neg bool, adj int, sig []byte) string {
+	var out []byte
+	if adj >= 0 {
+		intDigits := adj + 1
+		size := intDigits
+		if len(sig) > intDigits {
+			size = len(sig) + 1
+		}
+		out = make([]byte, 0, size+1)
+		if neg {
+			out = append(out, '-')
+		}
+		if len(sig) <= intDigits {
+			out = append(out, sig...)
+			for range intDigits - len(sig) {
+				out = append(out, '0')
+			}
+		} else {
+			out = append(out, sig[:intDigits]...)
+			out = append(out, '.')
+			out = append(out, sig[intDigits:]...)
+		}
+	} else {
+		zeros := -adj - 1
+		out = make([]byte, 0, 3+zeros+len(sig))
+		if neg {
+			out = append(out, '-')
+		}
+		out = append(out, '0', '.')
+		for range zeros {
+			out = append(out, '0')
+		}
+		out = append(out, sig...)
+	}
+	return string(out)
 }
 
 // looksNumeric accepts [+-]digits[.digits][(e|E)[+-]digits] with at least one digit
@@ -78,34 +205,10 @@ func looksNumeric(s string) bool {
 	return i == n
 }
 
-// canonical validates d against DynamoDB's limits and formats it.
+// canonical validates an arithmetic result against DynamoDB's limits and formats
+// it; it goes through CanonicalNumber so both paths apply identical rules.
 func canonical(d *apd.Decimal) (string, error) {
-	if d.IsZero() {
-		return "0", nil
-	}
-	var r apd.Decimal
-	r.Reduce(d)
-	if r.NumDigits() > maxSignificantDigits {
-		return "", &NumberError{"Attempting to store more than 38 significant digits in a Number"}
-	}
-	// adjusted exponent: the power of ten of the most significant digit.
-	adj := int64(r.Exponent) + r.NumDigits() - 1
-	if adj >= maxExponent {
-		return "", &NumberError{"Number overflow. Attempting to store a number with magnitude larger than supported range"}
-	}
-	if adj < minExponent {
-		return "", &NumberError{"Number underflow. Attempting to store a number with magnitude smaller than supported range"}
-	}
-	return r.Text('f'), nil
-}
-
-// CanonicalNumber validates a wire number and returns its canonical form.
-func CanonicalNumber(s string) (string, error) {
-	d, err := parseDecimal(s)
-	if err != nil {
-		return "", err
-	}
-	return canonical(d)
+	return CanonicalNumber(d.Text('E'))
 }
 
 // Num returns an N value from a wire number, validated and canonical.
@@ -138,19 +241,104 @@ func decimalOf(canon string) *apd.Decimal {
 	return d
 }
 
-// CompareNumbers orders two canonical numbers numerically.
+// CompareNumbers orders two canonical numbers numerically. It works on the
+// canonical strings directly (sign, then magnitude of the leading digit, then
+// digits), so it never allocates: it runs for every sort-key comparison.
 func CompareNumbers(a, b string) int {
 	if a == b {
 		return 0
 	}
-	return decimalOf(a).Cmp(decimalOf(b))
+	sa, sb := numSign(a), numSign(b)
+	if sa != sb {
+		if sa < sb {
+			return -1
+		}
+		return 1
+	}
+	if sa == 0 {
+		return 0
+	}
+	m := compareMagnitude(a[boolInt(sa < 0):], b[boolInt(sb < 0):])
+	return m * sa
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func numSign(c string) int {
+	switch {
+	case c == "0":
+		return 0
+	case c[0] == '-':
+		return -1
+	}
+	return 1
+}
+
+// compareMagnitude compares two canonical, non-zero, unsigned numbers.
+func compareMagnitude(a, b string) int {
+	ea, da := leadExp(a)
+	eb, db := leadExp(b)
+	if ea != eb {
+		if ea < eb {
+			return -1
+		}
+		return 1
+	}
+	// Same leading power of ten: digit strings (skipping the point) compare
+	// lexicographically; a shorter one is a prefix padded with zeros, so smaller.
+	i, j := da, db
+	for {
+		for i < len(a) && a[i] == '.' {
+			i++
+		}
+		for j < len(b) && b[j] == '.' {
+			j++
+		}
+		switch {
+		case i == len(a) && j == len(b):
+			return 0
+		case i == len(a):
+			return -1
+		case j == len(b):
+			return 1
+		case a[i] != b[j]:
+			if a[i] < b[j] {
+				return -1
+			}
+			return 1
+		}
+		i++
+		j++
+	}
+}
+
+// leadExp returns the power of ten of the leading digit of a canonical unsigned
+// non-zero number and the index of that digit.
+func leadExp(c string) (exp, at int) {
+	if c[0] != '0' { // >= 1
+		dot := strings.IndexByte(c, '.')
+		if dot < 0 {
+			dot = len(c)
+		}
+		return dot - 1, 0
+	}
+	i := 2 // skip "0."
+	for i < len(c) && c[i] == '0' {
+		i++
+	}
+	return -(i - 1), i
 }
 
 // AddNumbers returns a+b, validated against DynamoDB's limits.
 func AddNumbers(a, b string) (string, error) {
 	var r apd.Decimal
 	if _, err := exact.Add(&r, decimalOf(a), decimalOf(b)); err != nil {
-		return "", &NumberError{"Number overflow. Attempting to store a number with magnitude larger than supported range"}
+		return "", &NumberError{MsgOverflow}
 	}
 	return canonical(&r)
 }
@@ -159,7 +347,7 @@ func AddNumbers(a, b string) (string, error) {
 func SubNumbers(a, b string) (string, error) {
 	var r apd.Decimal
 	if _, err := exact.Sub(&r, decimalOf(a), decimalOf(b)); err != nil {
-		return "", &NumberError{"Number overflow. Attempting to store a number with magnitude larger than supported range"}
+		return "", &NumberError{MsgOverflow}
 	}
 	return canonical(&r)
 }
