@@ -16,17 +16,17 @@ const maxPageBytes = 1 << 20
 
 type readParams struct {
 	exprAttrs
-	TableName              *string                         `json:"TableName"`
-	IndexName              *string                         `json:"IndexName"`
-	FilterExpression       *string                         `json:"FilterExpression"`
-	ConditionalOperator    *string                         `json:"ConditionalOperator"`
-	ProjectionExpression   *string                         `json:"ProjectionExpression"`
-	AttributesToGet        []string                        `json:"AttributesToGet"`
-	Select                 *string                         `json:"Select"`
-	Limit                  *int                            `json:"Limit"`
-	ExclusiveStartKey      attr.Item                       `json:"ExclusiveStartKey"`
-	ConsistentRead         bool                            `json:"ConsistentRead"`
-	ReturnConsumedCapacity string                          `json:"ReturnConsumedCapacity"`
+	TableName              *string   `json:"TableName"`
+	IndexName              *string   `json:"IndexName"`
+	FilterExpression       *string   `json:"FilterExpression"`
+	ConditionalOperator    *string   `json:"ConditionalOperator"`
+	ProjectionExpression   *string   `json:"ProjectionExpression"`
+	AttributesToGet        []string  `json:"AttributesToGet"`
+	Select                 *string   `json:"Select"`
+	Limit                  *int      `json:"Limit"`
+	ExclusiveStartKey      attr.Item `json:"ExclusiveStartKey"`
+	ConsistentRead         bool      `json:"ConsistentRead"`
+	ReturnConsumedCapacity string    `json:"ReturnConsumedCapacity"`
 }
 
 type queryRequest struct {

@@ -231,5 +231,3 @@ func (e *Executor) backfillIndexes(ctx context.Context, name string, created []*
 	e.catalog.forget(name)
 	return err
 }
-
-
