@@ -66,7 +66,10 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 			present(param{"ProjectionExpression", ka.ProjectionExpression != nil})); err != nil {
 			return nil, err
 		}
-		p := ka.params()
+		p, err := ka.params()
+		if err != nil {
+			return nil, err
+		}
 		proj, err := projectionFor(ka.ProjectionExpression, ka.AttributesToGet, p)
 		if err != nil {
 			return nil, err

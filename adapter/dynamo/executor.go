@@ -6,6 +6,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,7 +95,19 @@ func (e *Executor) Do(ctx context.Context, op string, body []byte) ([]byte, erro
 	if err != nil {
 		return nil, e.publicError(err)
 	}
-	return json.Marshal(resp)
+	return encodeResponse(resp)
+}
+
+// encodeResponse renders a response without encoding/json's HTML escaping of
+// <, > and &, which DynamoDB does not do.
+func encodeResponse(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // publicError keeps DynamoDB errors and turns store conflicts into DynamoDB's
@@ -139,6 +152,10 @@ func decodeRequest(body []byte, v any) error {
 	err := json.Unmarshal(body, v)
 	if err == nil {
 		return nil
+	}
+	var se *attr.SerializationError
+	if errors.As(err, &se) {
+		return ddberr.Serialization("%s", se.Msg)
 	}
 	var ve *attr.ValidationError
 	if errors.As(err, &ve) {

@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 
@@ -11,12 +13,69 @@ import (
 
 // exprAttrs is embedded in every request that accepts expressions.
 type exprAttrs struct {
-	ExpressionAttributeNames  map[string]string     `json:"ExpressionAttributeNames"`
-	ExpressionAttributeValues map[string]attr.Value `json:"ExpressionAttributeValues"`
+	ExpressionAttributeNames  map[string]string `json:"ExpressionAttributeNames"`
+	ExpressionAttributeValues exprValues        `json:"ExpressionAttributeValues"`
 }
 
-func (a *exprAttrs) params() *expr.Params {
-	return expr.NewParams(a.ExpressionAttributeNames, a.ExpressionAttributeValues)
+// exprValues decodes ExpressionAttributeValues, wrapping each value's
+// validation problem the way DynamoDB reports it for this parameter.
+type exprValues map[string]attr.Value
+
+func (ev *exprValues) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return &attr.SerializationError{Msg: "Unexpected value type in payload"}
+	}
+	if raw == nil {
+		*ev = nil
+		return nil
+	}
+	out := make(exprValues, len(raw))
+	var firstErr error
+	for _, k := range sortedKeysOf(raw) {
+		r := raw[k]
+		if string(r) == "null" {
+			if firstErr == nil {
+				firstErr = &attr.ValidationError{Msg: "ExpressionAttributeValues contains invalid value: The supplied Item contains a null AttributeValue for key " + k}
+			}
+			continue
+		}
+		var v attr.Value
+		if err := v.UnmarshalJSON(r); err != nil {
+			var ve *attr.ValidationError
+			if errors.As(err, &ve) {
+				if firstErr == nil {
+					firstErr = &attr.ValidationError{Msg: "ExpressionAttributeValues contains invalid value: " + ve.Msg + " for key " + k}
+				}
+				continue
+			}
+			return err // serialization problems win over validation ones
+		}
+		out[k] = v
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	*ev = out
+	return nil
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// params wraps the request's names and values after validating their keys.
+func (a *exprAttrs) params() (*expr.Params, error) {
+	p := expr.NewParams(a.ExpressionAttributeNames, a.ExpressionAttributeValues)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // checkExprMix enforces DynamoDB's rule that a request uses either expression

@@ -49,7 +49,10 @@ func (e *Executor) getItem(ctx context.Context, req *getItemRequest) (any, error
 		present(param{"ProjectionExpression", req.ProjectionExpression != nil})); err != nil {
 		return nil, err
 	}
-	p := req.params()
+	p, err := req.params()
+	if err != nil {
+		return nil, err
+	}
 	proj, err := projectionFor(req.ProjectionExpression, req.AttributesToGet, p)
 	if err != nil {
 		return nil, err
@@ -262,7 +265,10 @@ func (e *Executor) putItem(ctx context.Context, req *putItemRequest) (any, error
 		present(param{"ConditionExpression", req.ConditionExpression != nil})); err != nil {
 		return nil, err
 	}
-	p := req.params()
+	p, err := req.params()
+	if err != nil {
+		return nil, err
+	}
 	cond, err := req.condition(p)
 	if err != nil {
 		return nil, err
@@ -324,7 +330,10 @@ func (e *Executor) deleteItem(ctx context.Context, req *deleteItemRequest) (any,
 		present(param{"ConditionExpression", req.ConditionExpression != nil})); err != nil {
 		return nil, err
 	}
-	p := req.params()
+	p, err := req.params()
+	if err != nil {
+		return nil, err
+	}
 	cond, err := req.condition(p)
 	if err != nil {
 		return nil, err
@@ -383,7 +392,10 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 		present(param{"UpdateExpression", req.UpdateExpression != nil}, param{"ConditionExpression", req.ConditionExpression != nil})); err != nil {
 		return nil, err
 	}
-	p := req.params()
+	p, err := req.params()
+	if err != nil {
+		return nil, err
+	}
 	var upd *expr.Update
 	switch {
 	case req.UpdateExpression != nil:
@@ -443,11 +455,11 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 		attrs = res.new
 	case "UPDATED_OLD":
 		if upd != nil && res.old != nil {
-			attrs = expr.ProjectPaths(res.old, upd.Paths())
+			attrs = expr.ProjectPaths(res.old, updatedPaths(upd))
 		}
 	case "UPDATED_NEW":
 		if upd != nil {
-			attrs = expr.ProjectPaths(res.new, upd.Paths())
+			attrs = expr.ProjectPaths(res.new, updatedPaths(upd))
 		}
 	}
 	if len(attrs) > 0 {
@@ -457,4 +469,24 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 		resp["ConsumedCapacity"] = c
 	}
 	return resp, nil
+}
+
+// updatedPaths are the paths UPDATED_OLD/UPDATED_NEW return. DynamoDB returns
+// a whole list when one of its elements changed, so each path is cut before
+// its first list index.
+func updatedPaths(u *expr.Update) []expr.Path {
+	paths := u.Paths()
+	out := make([]expr.Path, 0, len(paths))
+	for _, p := range paths {
+		for i, el := range p {
+			if el.IsIndex {
+				p = p[:i]
+				break
+			}
+		}
+		if len(p) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -209,7 +209,8 @@ func (t *table) checkIndexKeys(item attr.Item) error {
 				typ = ix.key.RangeType
 			}
 			if v.Type != typ {
-				return ddberr.Validation("One or more parameter values were invalid: Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s", n, typ, v.Type, ix.name)
+				// DynamoDB Local's wording; AWS appends the key, types and index name.
+				return ddberr.Validation("One or more parameter values were invalid: Type mismatch for Index Key")
 			}
 			if (v.Type == attr.S && v.S == "") || (v.Type == attr.B && len(v.B) == 0) {
 				return ddberr.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty %s value. IndexName: %s, IndexKey: %s", emptyKind(v.Type), ix.name, n)

@@ -78,7 +78,10 @@ func (e *Executor) resolve(ctx context.Context, op string, rp *readParams, filte
 	if rp.Limit != nil && *rp.Limit < 1 {
 		return nil, nil, ddberr.Validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *rp.Limit)
 	}
-	p := rp.params()
+	p, err := rp.params()
+	if err != nil {
+		return nil, nil, err
+	}
 	pg := &page{consist: rp.ConsistentRead}
 	if rp.Limit != nil {
 		pg.limit = *rp.Limit

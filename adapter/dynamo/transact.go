@@ -78,7 +78,10 @@ func (e *Executor) prepareTransactWrite(ctx context.Context, it transactWriteIte
 	if err := (&conditionalParams{ReturnValuesOnConditionCheckFailure: op.ReturnValuesOnConditionCheckFailure}).checkReturnOnFailure(); err != nil {
 		return nil, err
 	}
-	p := op.params()
+	p, err := op.params()
+	if err != nil {
+		return nil, err
+	}
 	var cond *expr.Condition
 	if op.ConditionExpression != nil {
 		if cond, err = expr.ParseCondition(*op.ConditionExpression, p); err != nil {
@@ -198,7 +201,7 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 			case err == nil:
 				units[w.t.name] += 2 * writeUnits(max(res.old.Size(), res.new.Size()))
 			case errors.As(err, &de) && de.Name() == "ConditionalCheckFailedException":
-				reasons[i] = ddberr.CancellationReason{Code: "ConditionalCheckFailed", Message: "The conditional request failed", Item: de.Item}
+				reasons[i] = ddberr.CancellationReason{Code: "ConditionalCheckFailed", Message: "The conditional request failed.", Item: de.Item}
 				failed = true
 			case errors.As(err, &de) && de.Name() == "ValidationException":
 				reasons[i] = ddberr.CancellationReason{Code: "ValidationError", Message: de.Message}
@@ -293,7 +296,10 @@ func (e *Executor) transactGetItems(ctx context.Context, req *transactGetRequest
 		if err != nil {
 			return nil, err
 		}
-		p := it.Get.params()
+		p, err := it.Get.params()
+		if err != nil {
+			return nil, err
+		}
 		proj, err := projectionFor(it.Get.ProjectionExpression, nil, p)
 		if err != nil {
 			return nil, err

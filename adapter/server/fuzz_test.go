@@ -14,7 +14,7 @@ func FuzzHandler(f *testing.F) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	seeds := []struct {
 		method, target, ctype, encoding, auth, date string
-		body                                      []byte
+		body                                        []byte
 	}{
 		{"POST", "DynamoDB_20120810.GetItem", contentTypeJSON10, "", testAuth, "20260101T000000Z", []byte(`{"TableName":"t"}`)},
 		{"POST", "DynamoDB_20120810.PutItem", contentTypeJSON11, "gzip", testAuth, "20260101T000000Z", gzipped(f, []byte(`{"a":1}`))},

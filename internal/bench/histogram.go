@@ -132,7 +132,8 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 		cum += c
 		if cum >= rank {
 			v := bucketHigh(i)
-			if v > h.max {
+			if i == numBuckets-1 || v > h.max {
+				// The last bucket holds clamped values: only max is known.
 				v = h.max
 			}
 			if v < h.min {

@@ -186,11 +186,11 @@ func (e *exprCtx) updateExpression() string {
 				remove = append(remove, e.name(a))
 			}
 		case 9:
-			if a := free("l"); a != "" {
+			if a := free("l"); a != "" && g.chance(0.5) {
 				remove = append(remove, e.name(a)+fmt.Sprintf("[%d]", g.intn(3)))
 			}
 		case 10:
-			if a := free("m"); a != "" {
+			if a := free("m"); a != "" && g.chance(0.5) {
 				remove = append(remove, e.name(a)+"."+e.name(pick(g, mapKeys)))
 			}
 		case 11:

@@ -24,6 +24,10 @@ func (s *Store) readRecord(ctx context.Context, id string) (rec record, found bo
 	if err != nil {
 		return rec, false, fmt.Errorf("btstore: read txn record: %w", err)
 	}
+	return parseRecord(id, r)
+}
+
+func parseRecord(id string, r bigtable.Row) (rec record, found bool, err error) {
 	rec.id = id
 	var muts []byte
 	for _, it := range r[famTxn] {
@@ -46,6 +50,48 @@ func (s *Store) readRecord(ctx context.Context, id string) (rec record, found bo
 		return rec, false, fmt.Errorf("btstore: txn record %s: %w", id, err)
 	}
 	return rec, true, nil
+}
+
+// Sweep finishes every transaction record past its expiry: pending ones are
+// aborted, then each is rolled forward or back and deleted. Readers resolve
+// the locks they meet, but a record whose owner crashed before locking
+// anything, or after unlocking everything, is met by no reader; Sweep is
+// what removes those. The server runs it periodically; it is safe to run
+// from any number of processes at once.
+func (s *Store) Sweep(ctx context.Context) (finished int, err error) {
+	var expired []record
+	now := time.Now()
+	err = s.txns.ReadRows(ctx, bigtable.InfiniteRange(""), func(r bigtable.Row) bool {
+		rec, found, perr := parseRecord(r.Key(), r)
+		if perr != nil {
+			err = perr
+			return false
+		}
+		if found && now.After(rec.expiry) {
+			expired = append(expired, rec)
+		}
+		return true
+	}, bigtable.RowFilter(bigtable.LatestNFilter(1)))
+	if err != nil {
+		return 0, fmt.Errorf("btstore: sweep: %w", err)
+	}
+	for _, rec := range expired {
+		if rec.status == statusPending {
+			ok, err := s.casStatus(ctx, rec.id, statusPending, statusAborted)
+			if err != nil {
+				return finished, err
+			}
+			if !ok { // decided meanwhile; its owner or a reader finishes it
+				continue
+			}
+			rec.status = statusAborted
+		}
+		if err := s.finish(ctx, rec); err != nil {
+			return finished, err
+		}
+		finished++
+	}
+	return finished, nil
 }
 
 // resolve deals with a lock held by txn id on (space, key) and reports

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/server"
+)
+
+// serveConfig is everything `dualread serve` is told on its command line.
+type serveConfig struct {
+	listen           string
+	backend          string
+	bigtableProject  string
+	bigtableInstance string
+	region           string
+	auth             string
+	credentials      string
+	logLevel         string
+	logFormat        string
+	shutdownTimeout  time.Duration
+}
+
+// opener builds the adapter; tests swap it to avoid a real backend.
+type opener func(ctx context.Context, cfg adapter.Config) (*adapter.Adapter, error)
+
+func newServeCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the DynamoDB API",
+		Long: "Serve DynamoDB's JSON protocol on --listen. Point any AWS SDK or the AWS CLI at it\n" +
+			"with an endpoint URL, e.g. aws --endpoint-url http://127.0.0.1:8000 dynamodb list-tables.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), openBackend)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.listen, "listen", "127.0.0.1:8000", "address to serve the DynamoDB API on")
+	f.StringVar(&c.backend, "backend", adapter.BackendEmbedded, "store backend: embedded (in-process Bigtable emulator, data lost on exit) or bigtable")
+	f.StringVar(&c.bigtableProject, "bigtable-project", "", "Google Cloud project of the Bigtable instance (--backend bigtable)")
+	f.StringVar(&c.bigtableInstance, "bigtable-instance", "", "Bigtable instance id (--backend bigtable); BIGTABLE_EMULATOR_HOST selects an emulator")
+	f.StringVar(&c.region, "region", "us-east-1", "AWS region this endpoint answers as (ARNs, health text, SigV4 scope under --auth verify)")
+	f.StringVar(&c.auth, "auth", string(server.AuthIdentify), "request authentication: none, identify (caller from the SigV4 access key id, unchecked) or verify (full SigV4 against --credentials)")
+	f.StringVar(&c.credentials, "credentials", "", "YAML or JSON file mapping access key id to {secret, service}; required by --auth verify")
+	f.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+	return cmd
+}
+
+// runServe serves until ctx is cancelled, then shuts down gracefully.
+func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open opener) error {
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	// Check every flag before opening the backend, which may take a while.
+	mode, err := server.ParseAuthMode(c.auth)
+	if err != nil {
+		return fmt.Errorf("--auth: %w", err)
+	}
+	opts := server.Options{Auth: mode, Region: c.region, Logger: log}
+	if c.credentials != "" {
+		if opts.Credentials, err = server.LoadCredentials(c.credentials); err != nil {
+			return fmt.Errorf("--credentials: %w", err)
+		}
+		log.Info("credentials loaded", "file", c.credentials, "access_key_ids", opts.Credentials.KeyIDs())
+	}
+	if mode == server.AuthVerify && opts.Credentials == nil {
+		return errors.New("--auth verify needs --credentials FILE")
+	}
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	ad, err := open(ctx, adapter.Config{
+		Backend:          c.backend,
+		BigtableProject:  c.bigtableProject,
+		BigtableInstance: c.bigtableInstance,
+		Region:           c.region,
+		Server:           opts,
+		Logger:           log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ad.Close(); err != nil {
+			log.Error("closing backend", "error", err)
+		}
+	}()
+
+	srv := &http.Server{
+		Handler:           ad.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// No WriteTimeout: a Scan page may legitimately take long on a slow
+		// backend, and requests end with their own context on shutdown.
+	}
+	addr := "http://" + ln.Addr().String()
+	log.Info("serving", "address", addr, "backend", c.backend, "auth", string(mode), "version", buildVersion())
+	fmt.Fprintf(stdout, "dualread %s serving the DynamoDB API on %s (backend %s, auth %s)\n",
+		buildVersion(), addr, c.backend, mode)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

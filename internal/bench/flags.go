@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// DynamoDBLocalAuto as the value of --compare-dynamodb-local starts a
+// private DynamoDB Local for the comparison (LaunchDynamoDBLocal).
+const DynamoDBLocalAuto = "auto"
+
+// Flags are the command-line options of `dualread bench`, kept here so the
+// flag names, defaults and BENCHMARKS.md cannot drift apart. cmd/dualread
+// registers them on its cobra command and turns them into a Config and
+// targets.
+type Flags struct {
+	Endpoint    string
+	Concurrency int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Mix         string
+	ItemSize    int
+	Keys        int
+	Table       string
+	Keep        bool
+	MaxOps      int64
+	Seed        uint64
+	Rounds      int
+	// CompareBare adds the bare handler (the ceiling) to a comparison.
+	CompareBare bool
+	// CompareDynamoDBLocal adds DynamoDB Local, the reference: "" leaves it
+	// out, DynamoDBLocalAuto starts one, anything else is its endpoint.
+	CompareDynamoDBLocal string
+	// JSON, if set, is a file the JSON report is written to as well.
+	JSON string
+}
+
+// Register adds the flags to fs with their defaults.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Endpoint, "endpoint", "", "endpoint under test, http://127.0.0.1:PORT (loopback only); empty: an in-process adapter with the embedded backend")
+	fs.IntVar(&f.Concurrency, "concurrency", 16, "workers, one request in flight each")
+	fs.DurationVar(&f.Duration, "duration", 10*time.Second, "measured phase per target")
+	fs.DurationVar(&f.Warmup, "warmup", 3*time.Second, "unmeasured phase before it")
+	fs.StringVar(&f.Mix, "mix", DefaultMix, "operation weights; operations: GetItem, PutItem, UpdateItem, Query, Scan, BatchGetItem")
+	fs.IntVar(&f.ItemSize, "item-size", 256, "bytes of payload per item")
+	fs.IntVar(&f.Keys, "keys", 1000, "key space size, preloaded before the run")
+	fs.StringVar(&f.Table, "table", "bench_load", "table, created if missing and then deleted unless --keep")
+	fs.BoolVar(&f.Keep, "keep", false, "keep a table the run created")
+	fs.Int64Var(&f.MaxOps, "max-ops", DefaultMaxOps, "hard bound on requests per target (warmup included)")
+	fs.Uint64Var(&f.Seed, "seed", 1, "seed of the key and operation choice")
+	fs.IntVar(&f.Rounds, "rounds", 1, "compare: run the targets in turn this many times (warmup+duration each) and merge, spreading background load evenly")
+	fs.BoolVar(&f.CompareBare, "compare-bare", false, "also run against the bare handler: the client+HTTP ceiling")
+	fs.StringVar(&f.CompareDynamoDBLocal, "compare-dynamodb-local", "", `also run against DynamoDB Local, the reference: "auto" (the default when the flag is given alone) starts one with deploy/local/standins.sh, or give its endpoint`)
+	fs.Lookup("compare-dynamodb-local").NoOptDefVal = DynamoDBLocalAuto
+	fs.StringVar(&f.JSON, "json", "", "also write the report as JSON to this file")
+}
+
+// Config turns the flags into a run configuration; the endpoint is the
+// flag's (Compare replaces it per target).
+func (f *Flags) Config() (Config, error) {
+	mix, err := ParseMix(f.Mix)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{
+		Endpoint: f.Endpoint, Concurrency: f.Concurrency, Duration: f.Duration, Warmup: f.Warmup,
+		Mix: mix, ItemSize: f.ItemSize, Keys: f.Keys, Table: f.Table, Keep: f.Keep,
+		MaxOps: f.MaxOps, Seed: f.Seed, Rounds: f.Rounds,
+	}, nil
+}
+
+// CompareTargets lists the targets the flags ask for, in the order
+// bare, dynamodb-local (the reference), then the system under test:
+// --endpoint if given, else underTest (an in-process adapter's handler; nil
+// leaves it out). stop releases what it started (a DynamoDB Local) and must
+// be called even on error.
+func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log *slog.Logger) (targets []Target, stop func(), err error) {
+	stop = func() {}
+	if f.CompareBare {
+		targets = append(targets, Target{Name: "bare", Handler: NewBareHandler(BareOptions{ItemSize: f.ItemSize})})
+	}
+	switch f.CompareDynamoDBLocal {
+	case "":
+	case DynamoDBLocalAuto:
+		p, err := LaunchDynamoDBLocal(ctx, log)
+		if err != nil {
+			return nil, stop, err
+		}
+		stop = p.Stop
+		targets = append(targets, Target{Name: "dynamodb-local", Endpoint: p.Endpoint, Reference: true})
+	default:
+		if err := checkLoopback(f.CompareDynamoDBLocal); err != nil {
+			return nil, stop, err
+		}
+		targets = append(targets, Target{Name: "dynamodb-local", Endpoint: f.CompareDynamoDBLocal, Reference: true})
+	}
+	switch {
+	case f.Endpoint != "":
+		targets = append(targets, Target{Name: "endpoint", Endpoint: f.Endpoint})
+	case underTest != nil:
+		targets = append(targets, Target{Name: "adapter", Handler: underTest})
+	}
+	if len(targets) == 0 {
+		return nil, stop, fmt.Errorf("bench compare: no target (give --endpoint, --compare-bare or --compare-dynamodb-local)")
+	}
+	return targets, stop, nil
+}
