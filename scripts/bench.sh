@@ -32,8 +32,9 @@ exec "$bin" bench compare \
   --compare-bare \
   --compare-dynamodb-local \
   --concurrency 16 \
-  --warmup 5s \
-  --duration 20s \
+  --rounds 3 \
+  --warmup 3s \
+  --duration 10s \
   --mix GetItem=50,PutItem=30,Query=20 \
   --item-size 256 \
   --keys 1000 \

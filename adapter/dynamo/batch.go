@@ -62,6 +62,7 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 		if total > maxBatchGetKeys {
 			return nil, ddberr.Validation("Too many items requested for the BatchGetItem call")
 		}
+		ka.dropValues()
 		if err := checkExprMix(&ka.exprAttrs, present(param{"AttributesToGet", ka.AttributesToGet != nil}),
 			present(param{"ProjectionExpression", ka.ProjectionExpression != nil})); err != nil {
 			return nil, err
@@ -158,7 +159,7 @@ func (e *Executor) batchWriteItem(ctx context.Context, req *batchWriteRequest) (
 		total += len(req.RequestItems[name])
 	}
 	if total > maxBatchWriteReqs {
-		return nil, ddberr.Validation("1 validation error detected: Value '{%s=%d}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]", firstTable(req.RequestItems), total)
+		return nil, ddberr.Validation("Too many items requested for the BatchWriteItem call")
 	}
 	// Validate every request before applying any: a bad request fails the
 	// whole batch with nothing written.
@@ -229,11 +230,4 @@ func (e *Executor) batchWriteItem(ctx context.Context, req *batchWriteRequest) (
 		resp["ConsumedCapacity"] = caps
 	}
 	return resp, nil
-}
-
-func firstTable[V any](m map[string]V) string {
-	if ts := sortedTables(m); len(ts) > 0 {
-		return ts[0]
-	}
-	return ""
 }

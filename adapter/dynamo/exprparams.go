@@ -69,6 +69,11 @@ func sortedKeysOf[V any](m map[string]V) []string {
 	return out
 }
 
+// dropValues forgets ExpressionAttributeValues for operations whose API has
+// no such member (GetItem, BatchGetItem, TransactGetItems' Get): DynamoDB
+// ignores members an operation does not define.
+func (a *exprAttrs) dropValues() { a.ExpressionAttributeValues = nil }
+
 // params wraps the request's names and values after validating their keys.
 func (a *exprAttrs) params() (*expr.Params, error) {
 	p := expr.NewParams(a.ExpressionAttributeNames, a.ExpressionAttributeValues)

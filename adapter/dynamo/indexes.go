@@ -67,3 +67,16 @@ func (t *table) maintainIndexes(tx store.Txn, oldItem, newItem attr.Item, versio
 	}
 	return nil
 }
+
+// projects reports whether the index holds attribute n.
+func (ix *index) projects(base keySchema, n string) bool {
+	if ix.all || ix.nonKey[n] {
+		return true
+	}
+	for _, k := range append(base.names(), ix.key.names()...) {
+		if k == n {
+			return true
+		}
+	}
+	return false
+}

@@ -45,6 +45,7 @@ func (e *Executor) getItem(ctx context.Context, req *getItemRequest) (any, error
 	if err != nil {
 		return nil, err
 	}
+	req.dropValues()
 	if err := checkExprMix(&req.exprAttrs, present(param{"AttributesToGet", req.AttributesToGet != nil}),
 		present(param{"ProjectionExpression", req.ProjectionExpression != nil})); err != nil {
 		return nil, err
@@ -119,6 +120,8 @@ type write struct {
 	mutate func(old attr.Item) (attr.Item, error)
 	// returnOldOnFailure puts the current item into ConditionalCheckFailedException.
 	returnOldOnFailure bool
+	// isUpdate selects DynamoDB's message for an update that outgrows 400 KB.
+	isUpdate bool
 }
 
 // writeResult is what a write saw and did.
@@ -166,6 +169,9 @@ func (e *Executor) apply(ctx context.Context, tx store.Txn, w *write) (writeResu
 		}
 	} else {
 		if newItem.Size() > maxItemSize {
+			if w.isUpdate {
+				return writeResult{}, ddberr.Validation(updateTooLargeMsg)
+			}
 			return writeResult{}, ddberr.Validation(itemTooLargeMsg)
 		}
 		if err := w.t.checkIndexKeys(newItem); err != nil {
@@ -184,8 +190,9 @@ func (e *Executor) apply(ctx context.Context, tx store.Txn, w *write) (writeResu
 }
 
 const (
-	maxItemSize     = 400 * 1024
-	itemTooLargeMsg = "Item size has exceeded the maximum allowed size"
+	maxItemSize       = 400 * 1024
+	itemTooLargeMsg   = "Item size has exceeded the maximum allowed size"
+	updateTooLargeMsg = "Item size to update has exceeded the maximum allowed size"
 )
 
 // runWrite executes one write in its own transaction.
@@ -442,11 +449,15 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 			return upd.Apply(base)
 		},
 		returnOldOnFailure: req.ReturnValuesOnConditionCheckFailure == "ALL_OLD",
+		isUpdate:           true,
 	})
 	if err != nil {
 		return nil, err
 	}
 	resp := map[string]any{}
+	// UPDATED_OLD/NEW return just the updated paths, projected (a.c[1] gives
+	// {a:{c:[v]}}), as AWS does; DynamoDB Local returns whole top-level
+	// attributes instead (see tests/differential/deviations.go).
 	var attrs attr.Item
 	switch req.ReturnValues {
 	case "ALL_OLD":
@@ -455,11 +466,11 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 		attrs = res.new
 	case "UPDATED_OLD":
 		if upd != nil && res.old != nil {
-			attrs = expr.ProjectPaths(res.old, updatedPaths(upd))
+			attrs = expr.ProjectPaths(res.old, upd.Paths())
 		}
 	case "UPDATED_NEW":
 		if upd != nil {
-			attrs = expr.ProjectPaths(res.new, updatedPaths(upd))
+			attrs = expr.ProjectPaths(res.new, upd.Paths())
 		}
 	}
 	if len(attrs) > 0 {
@@ -469,24 +480,4 @@ func (e *Executor) updateItem(ctx context.Context, req *updateItemRequest) (any,
 		resp["ConsumedCapacity"] = c
 	}
 	return resp, nil
-}
-
-// updatedPaths are the paths UPDATED_OLD/UPDATED_NEW return. DynamoDB returns
-// a whole list when one of its elements changed, so each path is cut before
-// its first list index.
-func updatedPaths(u *expr.Update) []expr.Path {
-	paths := u.Paths()
-	out := make([]expr.Path, 0, len(paths))
-	for _, p := range paths {
-		for i, el := range p {
-			if el.IsIndex {
-				p = p[:i]
-				break
-			}
-		}
-		if len(p) > 0 {
-			out = append(out, p)
-		}
-	}
-	return out
 }

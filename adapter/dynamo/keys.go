@@ -126,19 +126,24 @@ func keyValueSize(v attr.Value) int {
 	return 0
 }
 
+// Key validation messages, as DynamoDB Local words them.
+const (
+	msgKeyTypeMismatch = "One or more parameter values were invalid: Type mismatch for key"
+	msgKeyMissing      = "One of the required keys was not given a value"
+	msgKeyCount        = "The number of conditions on the keys is invalid"
+	msgKeyTooLong      = "Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes"
+)
+
 // checkKeyValue validates one key attribute's value against its declared type.
 func checkKeyValue(name string, typ attr.Type, v attr.Value, isRange bool) error {
 	if v.Type != typ {
-		return ddberr.Validation("One or more parameter values were invalid: Type mismatch for key %s expected: %s actual: %s", name, typ, v.Type)
+		return ddberr.Validation(msgKeyTypeMismatch)
 	}
 	if (v.Type == attr.S && v.S == "") || (v.Type == attr.B && len(v.B) == 0) {
 		return ddberr.Validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s", emptyKind(v.Type), name)
 	}
-	if isRange && keyValueSize(v) > maxRangeKeyBytes {
-		return ddberr.Validation("One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
-	}
-	if !isRange && keyValueSize(v) > maxHashKeyBytes {
-		return ddberr.Validation("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")
+	if isRange && keyValueSize(v) > maxRangeKeyBytes || !isRange && keyValueSize(v) > maxHashKeyBytes {
+		return ddberr.Validation(msgKeyTooLong)
 	}
 	return nil
 }
@@ -156,39 +161,22 @@ func (k keySchema) checkKey(key attr.Item) error {
 		return ddberr.Validation("Cannot have null key for GetItem, DeleteItem, or UpdateItem")
 	}
 	if len(key) != len(k.names()) {
-		return ddberr.Validation("The provided key element does not match the schema")
+		return ddberr.Validation(msgKeyCount)
 	}
-	for i, n := range k.names() {
-		v, ok := key[n]
-		if !ok {
-			return ddberr.Validation("The provided key element does not match the schema")
-		}
-		typ := k.HashType
-		if i == 1 {
-			typ = k.RangeType
-		}
-		if v.Type != typ {
-			return ddberr.Validation("The provided key element does not match the schema")
-		}
-		if err := checkKeyValue(n, typ, v, i == 1); err != nil {
-			return err
-		}
-	}
-	return nil
+	return k.checkItemKey(key)
 }
 
 // checkItemKey validates the key attributes of a whole item (PutItem).
 func (k keySchema) checkItemKey(item attr.Item) error {
 	for i, n := range k.names() {
-		v, ok := item[n]
-		if !ok {
-			return ddberr.Validation("One or more parameter values were invalid: Missing the key %s in the item", n)
+		if _, ok := item[n]; !ok {
+			return ddberr.Validation(msgKeyMissing)
 		}
 		typ := k.HashType
 		if i == 1 {
 			typ = k.RangeType
 		}
-		if err := checkKeyValue(n, typ, v, i == 1); err != nil {
+		if err := checkKeyValue(n, typ, item[n], i == 1); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"bytes"
 	"context"
+	"strings"
 
 	"github.com/dualread/dualread/adapter/attr"
 	"github.com/dualread/dualread/adapter/ddberr"
@@ -46,16 +47,25 @@ type scanRequest struct {
 
 // page is a prepared Query or Scan: where to read and what to do with rows.
 type page struct {
-	t       *table
-	ix      *index // nil for the base table
-	space   string
-	rng     store.Range
-	limit   int
-	filter  *expr.Condition
-	proj    *expr.Projection
-	count   bool // Select=COUNT
-	fetch   bool // LSI read that needs the base item
-	consist bool
+	t      *table
+	ix     *index // nil for the base table
+	space  string
+	rng    store.Range
+	limit  int
+	filter *expr.Condition
+	proj   *expr.Projection
+	count  bool // Select=COUNT
+	fetch  bool // LSI read whose answer needs the table's item
+	// fetchFilter: LSI Scan whose filter reads attributes the index does not
+	// project; the filter sees the table's item, the answer stays projected.
+	fetchFilter bool
+	consist     bool
+	// hashOnlyQuery is a Query on a base table without a sort key.
+	hashOnlyQuery bool
+	// endName/end: the sort key's inclusive bound in the direction of travel
+	// (<=, >= or BETWEEN), if the key condition has one.
+	endName string
+	end     *attr.Value
 	// match rejects rows outside the key condition that the range could not
 	// exclude (never counted as scanned).
 	match func(attr.Item) bool
@@ -144,6 +154,14 @@ func (e *Executor) resolve(ctx context.Context, op string, rp *readParams, filte
 		sel = *rp.Select
 	}
 	pg.count = sel == "COUNT"
+	if err := pg.checkFilterProjected(); err != nil {
+		// Only Query refuses these; DynamoDB lets a Scan of an LSI filter
+		// on attributes it fetches from the table.
+		if op == "Query" || pg.ix.global {
+			return nil, nil, err
+		}
+		pg.fetchFilter = true
+	}
 	if pg.ix != nil && !pg.ix.all {
 		switch {
 		case sel == "ALL_ATTRIBUTES" && pg.ix.global:
@@ -183,9 +201,11 @@ func (e *Executor) query(ctx context.Context, req *queryRequest) (any, error) {
 	if err := pg.keyRange(schema, kc); err != nil {
 		return nil, err
 	}
+	pg.hashOnlyQuery = pg.ix == nil && schema.Range == ""
 	if req.ScanIndexForward != nil && !*req.ScanIndexForward {
 		pg.rng.Reverse = true
 	}
+	pg.setInclusiveEnd(kc, schema)
 	if req.ExclusiveStartKey != nil {
 		k, err := pg.startKey(req.ExclusiveStartKey)
 		if err != nil {
@@ -435,7 +455,8 @@ func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, 
 		// DynamoDB returns LastEvaluatedKey whenever the page stops on Limit or
 		// the 1 MB cap, even if no item follows.
 		more = pg.limit > 0 && scanned == pg.limit || bytesRd >= maxPageBytes
-		if pg.fetch {
+		filterOn := item
+		if pg.fetch || pg.fetchFilter {
 			full, err := e.readItem(ctx, pg.t, pg.t.key.keyOf(item))
 			if err != nil {
 				return nil, err
@@ -446,10 +467,13 @@ func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, 
 				}
 				continue
 			}
-			item = full
+			filterOn = full
+			if pg.fetch {
+				item = full
+			}
 		}
 		if pg.filter != nil {
-			ok, err := pg.filter.Eval(item)
+			ok, err := pg.filter.Eval(filterOn)
 			if err != nil {
 				return nil, err
 			}
@@ -478,6 +502,16 @@ func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, 
 		}
 		resp["Items"] = items
 	}
+	// A hash-only table holds at most one item per partition, so a Query on
+	// it can never have more to read; DynamoDB returns no LastEvaluatedKey.
+	if pg.hashOnlyQuery {
+		more = false
+	}
+	// DynamoDB also knows the range is exhausted when the last item read sits
+	// on the key condition's inclusive bound in the direction of travel.
+	if more && pg.end != nil && last != nil && attr.Equal(last[pg.endName], *pg.end) {
+		more = false
+	}
 	if more && last != nil {
 		lek := pg.t.key.keyOf(last)
 		if pg.ix != nil {
@@ -491,4 +525,42 @@ func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, 
 		resp["ConsumedCapacity"] = c
 	}
 	return resp, nil
+}
+
+// setInclusiveEnd records the sort key bound at which a Query in its
+// direction of travel is known to be complete.
+func (pg *page) setInclusiveEnd(kc *expr.KeyCondition, schema keySchema) {
+	for _, c := range kc.Conds {
+		if c.Name != schema.Range || schema.Range == "" {
+			continue
+		}
+		switch {
+		case c.Op == expr.OpLE && !pg.rng.Reverse, c.Op == expr.OpGE && pg.rng.Reverse:
+			pg.end = &c.Values[0]
+		case c.Op == expr.OpBetween && !pg.rng.Reverse:
+			pg.end = &c.Values[1]
+		case c.Op == expr.OpBetween && pg.rng.Reverse:
+			pg.end = &c.Values[0]
+		}
+		pg.endName = c.Name
+	}
+}
+
+// checkFilterProjected refuses a filter on attributes an index does not
+// project (DynamoDB does not fetch them from the table for filtering).
+func (pg *page) checkFilterProjected() error {
+	if pg.ix == nil || pg.ix.all || pg.filter == nil {
+		return nil
+	}
+	var missing []string
+	for _, n := range pg.filter.Attributes() {
+		if !pg.ix.projects(pg.t.key, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return ddberr.Validation("One or more parameter values were invalid: Secondary index %s does not project one or more filter attributes: [%s]",
+		pg.ix.name, strings.Join(missing, ", "))
 }

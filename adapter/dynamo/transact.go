@@ -141,6 +141,7 @@ func (e *Executor) prepareTransactWrite(ctx context.Context, it transactWriteIte
 				}
 			}
 			key := op.Key
+			w.isUpdate = true
 			w.mutate = func(old attr.Item) (attr.Item, error) {
 				if old == nil {
 					old = key.Clone()
@@ -201,7 +202,13 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 			case err == nil:
 				units[w.t.name] += 2 * writeUnits(max(res.old.Size(), res.new.Size()))
 			case errors.As(err, &de) && de.Name() == "ConditionalCheckFailedException":
-				reasons[i] = ddberr.CancellationReason{Code: "ConditionalCheckFailed", Message: "The conditional request failed.", Item: de.Item}
+				// DynamoDB ends the message with a full stop for ConditionCheck
+				// actions only.
+				msg := "The conditional request failed"
+				if w.mutate == nil {
+					msg += "."
+				}
+				reasons[i] = ddberr.CancellationReason{Code: "ConditionalCheckFailed", Message: msg, Item: de.Item}
 				failed = true
 			case errors.As(err, &de) && de.Name() == "ValidationException":
 				reasons[i] = ddberr.CancellationReason{Code: "ValidationError", Message: de.Message}
@@ -296,6 +303,7 @@ func (e *Executor) transactGetItems(ctx context.Context, req *transactGetRequest
 		if err != nil {
 			return nil, err
 		}
+		it.Get.dropValues()
 		p, err := it.Get.params()
 		if err != nil {
 			return nil, err

@@ -115,6 +115,26 @@ type result struct {
 // serve runs the request through DynamoDB's checks in the order AWS applies
 // them (as recorded against AWS by dynalite's test suite): size, method,
 // content type, JSON syntax, target, authentication, empty body, operation.
+//
+// DynamoDB Local 3.3.1 (our oracle elsewhere) is looser and answers these
+// differently from AWS; here we follow AWS:
+//   - malformed JSON, a non-object, an empty body, a missing target or a
+//     gzip body: Local answers 500 com.amazonaws.dynamodb.v20120810#InternalFailure;
+//     AWS answers 400 SerializationException / UnknownOperationException
+//     (and accepts gzip bodies).
+//   - an unknown operation: Local sends "An unknown operation was requested."
+//     in the dynamodb namespace; AWS sends com.amazon.coral.service# without message.
+//   - another API prefix (Kinesis_20131202.X): Local 400 InvalidAction; AWS UnknownOperationException.
+//   - no Authorization: Local 400 ...dynamodb.v20120810#MissingAuthenticationToken
+//     "Request must contain either a valid (registered) AWS access key ID or
+//     X.509 certificate."; AWS com.amazon.coral.service#MissingAuthenticationTokenException
+//     "Request is missing Authentication Token".
+//   - GET: Local answers as for a POST without auth; AWS answers the health text.
+//   - PUT or a body in text/plain: Local runs the operation; AWS answers 404.
+//   - Local spells the error field "Message" and omits x-amz-crc32 on errors.
+//
+// Both ignore the URL path of a POST, and both answer 413 for a body over
+// 16 MiB (Local's body {"Message":""} is reused, AWS's is undocumented).
 func (h *handler) serve(r *http.Request, rw *responder, res *result) {
 	if r.Method != http.MethodPost {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {

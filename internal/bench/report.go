@@ -22,12 +22,14 @@ func (r *Result) ops() []string {
 // plus a total.
 func (r *Result) Markdown() string {
 	var b strings.Builder
-	name := r.Target
-	if name == "" {
-		name = r.Endpoint
+	name := r.Endpoint
+	if r.Target != "" {
+		name = fmt.Sprintf("%s** (%s)", r.Target, r.Endpoint)
+	} else {
+		name += "**"
 	}
-	fmt.Fprintf(&b, "**%s** (%s): concurrency %d, %s, mix %s, item %d B, %d keys; stopped by %s, %v measured in all; GOMAXPROCS %d, %d CPUs, %s\n\n",
-		name, r.Endpoint, r.Concurrency, r.phases(), r.Mix, r.ItemSize, r.Keys,
+	fmt.Fprintf(&b, "**%s: concurrency %d, %s, mix %s, item %d B, %d keys; stopped by %s, %v measured in all; GOMAXPROCS %d, %d CPUs, %s\n\n",
+		name, r.Concurrency, r.phases(), r.Mix, r.ItemSize, r.Keys,
 		r.StoppedBy, r.Elapsed.Round(time.Millisecond), r.GOMAXPROCS, r.NumCPU, r.GoVersion)
 	b.WriteString("| operation | requests | errors | req/s | mean | p50 | p90 | p99 | p99.9 | max |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")

@@ -54,8 +54,10 @@ func LaunchDynamoDBLocal(ctx context.Context) (*Process, error) {
 	cmd := exec.Command(filepath.Join(root, "deploy/local/standins.sh"), "dynamodb", strconv.Itoa(port))
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own process group so Stop can kill the script and the JVM together.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group so Stop can kill the script and the JVM together;
+	// Pdeathsig so a test binary killed by -timeout leaves no JVM behind
+	// (standins.sh execs java, so the JVM is the direct child).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err

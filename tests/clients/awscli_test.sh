@@ -17,8 +17,14 @@ trap cleanup EXIT
 ddb create-table --table-name "$t" --billing-mode PAY_PER_REQUEST \
   --attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=N \
   --key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE >/dev/null
-ddb wait table-exists --table-name "$t"
-want describe ACTIVE "$(ddb describe-table --table-name "$t" --query Table.TableStatus)"
+# Poll instead of `aws dynamodb wait table-exists`, whose first check comes
+# only after its 20 s delay.
+for i in $(seq 1 60); do
+  st=$(ddb describe-table --table-name "$t" --query Table.TableStatus)
+  [ "$st" = ACTIVE ] && break
+  sleep 1
+done
+want describe ACTIVE "$st"
 
 ddb put-item --table-name "$t" --item '{"pk":{"S":"a"},"sk":{"N":"1"},"v":{"N":"1.50"}}'
 want get 1.5 "$(ddb get-item --table-name "$t" --key '{"pk":{"S":"a"},"sk":{"N":"1"}}' --query Item.v.N)"

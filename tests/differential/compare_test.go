@@ -25,7 +25,7 @@ func TestCompareReportsDifferences(t *testing.T) {
 		{"number set element", Response{200, []byte(`{"Item":{"s":{"NS":["1","2"]}}}`)},
 			Response{200, []byte(`{"Item":{"s":{"NS":["1","3"]}}}`)},
 			"$.Item.s.NS[1]", ""},
-		{"number spelling", Response{200, []byte(`{"Attributes":{"n":{"N":"1.5"}}}`)},
+		{"number spelling", Response{200, []byte(`{"Attributes":{"n":{"N":"15E-1"}}}`)},
 			Response{200, []byte(`{"Attributes":{"n":{"N":"1.50"}}}`)},
 			"$.Attributes.n.N", "number spelling"},
 		{"error type", Response{400, []byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`)},
@@ -147,4 +147,28 @@ func FuzzCompareSelf(f *testing.F) {
 			t.Fatalf("a body must equal itself: %v", d)
 		}
 	})
+}
+
+// TestCompareNumberSpellingException pins the one tolerated spelling
+// difference: the oracle echoing a request's spelling where the other side
+// answers AWS's canonical form. Anything else stays a difference.
+func TestCompareNumberSpellingException(t *testing.T) {
+	for _, c := range []struct {
+		oracle, other string
+		wantDiff      bool
+	}{
+		{"2.50E+3", "2500", false},
+		{"1E-130", "0." + strings.Repeat("0", 129) + "1", false},
+		{"-0.50", "-0.5", false},
+		{"2500", "2.50E+3", true},
+		{"1.5", "1.50", true},
+		{"2.50E+3", "2.5E+3", true},
+		{"2.50E+3", "2501", true},
+	} {
+		a := Response{200, []byte(`{"Item":{"m":{"M":{"n":{"N":"` + c.oracle + `"}}}}}`)}
+		b := Response{200, []byte(`{"Item":{"m":{"M":{"n":{"N":"` + c.other + `"}}}}}`)}
+		if got := len(Compare(a, b)) > 0; got != c.wantDiff {
+			t.Errorf("oracle %s vs %s: difference reported = %v, want %v", c.oracle, c.other, got, c.wantDiff)
+		}
+	}
 }

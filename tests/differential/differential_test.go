@@ -58,47 +58,90 @@ func TestDifferential(t *testing.T) {
 	other := env.Counterpart(t)
 	t.Logf("seed=%d ops=%d oracle=%s under test=%s (%s)", seed, ops, oracle, other.Endpoint, other.Kind)
 	r := &Runner{A: testenv.NewRawClient(oracle), B: testenv.NewRawClient(other.Endpoint)}
-	ctx := context.Background()
-
 	tables := Tables(uniquePrefix(t))
 	for _, side := range []*testenv.RawClient{r.A, r.B} {
-		createTables(t, ctx, side, tables)
+		createTables(t, side, tables)
 	}
-
-	gen := NewGen(seed, tables)
-	stats := map[string]map[string]int{}
-	messages := map[string]int{}
-	differing := 0
 	start := time.Now()
+	s := runSequence(t, r, NewGen(seed, tables), ops, func(i int, op Op, res Result) {
+		t.Errorf("%s", report(seed, i, op, res))
+	})
+	t.Logf("%d operations in %v", ops, time.Since(start).Round(time.Millisecond))
+	logStats(t, s.outcomes)
+	for _, m := range sortedKeys(s.messages) {
+		t.Logf("%4d  %s", s.messages[m], clip(m))
+	}
+	if s.differing > 0 {
+		t.Errorf("seed=%d: %d of %d operations differed (first %d shown; rerun with -seed=%d -ops=N to reproduce)", seed, s.differing, ops, min(s.differing, maxReported), seed)
+	}
+}
+
+// TestDifferentialDetectsDivergence proves the whole harness, not just the
+// comparer, can fail: two DynamoDB Locals whose data differ by one item must
+// be reported as different. Only meaningful without an adapter.
+func TestDifferentialDetectsDivergence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a second DynamoDB Local")
+	}
+	other := env.Counterpart(t)
+	if other.Kind != testenv.KindDynamoDBLocal {
+		t.Skip("checks the harness on two DynamoDB Locals; an adapter is configured")
+	}
+	r := &Runner{A: testenv.NewRawClient(env.Oracle()), B: testenv.NewRawClient(other.Endpoint)}
+	tables := Tables(uniquePrefix(t))
+	for _, side := range []*testenv.RawClient{r.A, r.B} {
+		createTables(t, side, tables)
+	}
+	// One extra item on the side under test only.
+	body, _ := json.Marshal(map[string]any{"TableName": tables[0].Name, "Item": map[string]any{"pk": avS("p1"), "n": avN("7")}})
+	if resp, err := r.B.Do(context.Background(), "PutItem", body); err != nil || resp.Status != 200 {
+		t.Fatalf("seed item: %v %s", err, resp.Body)
+	}
+	var first string
+	s := runSequence(t, r, NewGen(defaultSeed, tables), 150, func(i int, op Op, res Result) {
+		if first == "" {
+			first = report(defaultSeed, i, op, res)
+		}
+	})
+	if s.differing == 0 {
+		t.Fatal("the harness reported no difference between diverged systems")
+	}
+	t.Logf("%d differing operations detected; first:\n%s", s.differing, first)
+}
+
+type runStats struct {
+	differing int
+	outcomes  map[string]map[string]int
+	messages  map[string]int
+}
+
+// runSequence runs ops generated operations on both sides, calling onDiff
+// for the first maxReported differing ones.
+func runSequence(t *testing.T, r *Runner, gen *Gen, ops int, onDiff func(int, Op, Result)) runStats {
+	t.Helper()
+	s := runStats{outcomes: map[string]map[string]int{}, messages: map[string]int{}}
 	for i := 0; i < ops; i++ {
 		op := gen.Next()
-		res, err := r.Run(ctx, op)
+		res, err := r.Run(context.Background(), op)
 		if err != nil {
-			t.Fatalf("seed=%d op #%d %s: transport error: %v", seed, i, op.Target, err)
+			t.Fatalf("op #%d %s: transport error: %v", i, op.Target, err)
 		}
-		if stats[op.Target] == nil {
-			stats[op.Target] = map[string]int{}
+		if s.outcomes[op.Target] == nil {
+			s.outcomes[op.Target] = map[string]int{}
 		}
-		stats[op.Target][res.Outcome]++
+		s.outcomes[op.Target][res.Outcome]++
 		if *msgsFlag && res.Outcome != "ok" {
-			messages[op.Target+" "+errorMessage(res.A.Body)]++
+			s.messages[op.Target+" "+errorMessage(res.A.Body)]++
 		}
 		if len(res.Diffs) == 0 {
 			continue
 		}
-		differing++
-		if differing <= maxReported {
-			t.Errorf("%s", report(seed, i, op, res))
+		s.differing++
+		if s.differing <= maxReported {
+			onDiff(i, op, res)
 		}
 	}
-	t.Logf("%d operations in %v", ops, time.Since(start).Round(time.Millisecond))
-	logStats(t, stats)
-	for _, m := range sortedKeys(messages) {
-		t.Logf("%4d  %s", messages[m], clip(m))
-	}
-	if differing > 0 {
-		t.Errorf("seed=%d: %d of %d operations differed (first %d shown; rerun with -seed=%d -ops=N to reproduce)", seed, differing, ops, min(differing, maxReported), seed)
-	}
+	return s
 }
 
 // uniquePrefix names this run's tables so runs never share state, even on a
@@ -111,8 +154,9 @@ func uniquePrefix(t *testing.T) string {
 	return "e2e_diff_" + hex.EncodeToString(b) + "_"
 }
 
-func createTables(t *testing.T, ctx context.Context, c *testenv.RawClient, tables []Table) {
+func createTables(t *testing.T, c *testenv.RawClient, tables []Table) {
 	t.Helper()
+	ctx := context.Background()
 	for _, tb := range tables {
 		body, _ := json.Marshal(tb.CreateTableRequest())
 		resp, err := c.Do(ctx, "CreateTable", body)

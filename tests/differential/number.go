@@ -80,3 +80,24 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// isCanonicalSpelling reports whether s is a number as AWS DynamoDB spells it:
+// plain notation, no sign but a leading "-", no leading zeros, no trailing
+// fractional zeros, and zero as "0".
+func isCanonicalSpelling(s string) bool {
+	t := strings.TrimPrefix(s, "-")
+	if t == "" || t != s && t == "0" || strings.ContainsAny(t, "eE+") {
+		return false
+	}
+	intPart, frac, hasDot := strings.Cut(t, ".")
+	if !allDigits(intPart) || !allDigits(frac) || intPart == "" {
+		return false
+	}
+	if len(intPart) > 1 && intPart[0] == '0' {
+		return false
+	}
+	if hasDot && (frac == "" || strings.HasSuffix(frac, "0")) {
+		return false
+	}
+	return true
+}

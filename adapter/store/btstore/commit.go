@@ -97,26 +97,18 @@ func (s *Store) validate(ctx context.Context, tx *txn) error {
 }
 
 // casRow applies m to e's row iff the row is unlocked and still at the
-// version e read. A never-written row (version 0) must have no meta cells.
+// version e read.
 func (s *Store) casRow(ctx context.Context, e *entry, m *bigtable.Mutation) (bool, error) {
 	tbl, err := s.table(e.space)
 	if err != nil {
 		return false, err
 	}
-	var matched bool
-	var cm *bigtable.Mutation
-	if e.ver == 0 {
-		cm = bigtable.NewCondMutation(anyMeta(), nil, m)
-	} else {
-		cm = bigtable.NewCondMutation(unlockedAt(e.ver), m, nil)
-	}
-	if err := tbl.Apply(ctx, string(e.key), cm, bigtable.GetCondMutationResult(&matched)); err != nil {
+	var conflict bool
+	cm := bigtable.NewCondMutation(conflictAt(e.ver), nil, m)
+	if err := tbl.Apply(ctx, string(e.key), cm, bigtable.GetCondMutationResult(&conflict)); err != nil {
 		return false, dataErr(e.space, err)
 	}
-	if e.ver == 0 {
-		return !matched, nil
-	}
-	return matched, nil
+	return !conflict, nil
 }
 
 // commitOne is the fast path: one row, one CheckAndMutateRow.
@@ -165,9 +157,7 @@ func (s *Store) commitMulti(ctx context.Context, entries []*entry) error {
 
 	// 2. Lock every row in key order, each conditional on the version read.
 	for i, e := range entries {
-		lock := bigtable.NewMutation()
-		lock.Set(famMeta, colLock, verTS(e.ver), []byte(id))
-		ok, err := s.casRow(ctx, e, lock)
+		ok, err := s.casRow(ctx, e, lockMutation(e, id))
 		if err == nil && !ok {
 			s.help(ctx, e)
 			err = errConflict

@@ -52,11 +52,22 @@ func checkKey(key []byte) error {
 	return nil
 }
 
-// verTS is the cell timestamp of everything written at version v. Tying cell
-// timestamps to the version (instead of the wall clock) makes "latest cell"
-// mean "highest version" even when clocks of two writers disagree or two
-// writes land in the same millisecond. Bigtable wants millisecond granularity.
-func verTS(v uint64) bigtable.Timestamp { return bigtable.Timestamp(v * 1000) }
+// cellTS is the timestamp of every cell of a space table. Each write
+// overwrites the cells in place (same column, same timestamp) instead of
+// adding newer ones, so a row has exactly one cell per column, GC has nothing
+// to do, and the set of columns of a row never changes after its first write.
+// The last point matters for the in-process emulator: bttest v1.40.1 shares a
+// row's column-name slice between a ReadRows in flight and a mutation that
+// adds or removes a column (a data race the race detector reports). The
+// version lives in m:ver, so the timestamp carries no information.
+// Consequence: never give a space table a max-age GC policy.
+const cellTS bigtable.Timestamp = 0
+
+// A value cell is tagged so that "deleted" (an empty cell) differs from an
+// empty value.
+const tagValue = 0x01
+
+func encValue(v []byte) []byte { return append([]byte{tagValue}, v...) }
 
 func encVer(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
@@ -75,35 +86,24 @@ func cell(fam, col string) bigtable.Filter {
 	)
 }
 
-// anyMeta yields a cell when the row has a version or a lock: used as the
-// "conflict" predicate when the writer read the row as never written.
-func anyMeta() bigtable.Filter {
-	return bigtable.ChainFilters(bigtable.FamilyFilter(famMeta), bigtable.LatestNFilter(1))
-}
-
-// unlockedAt yields a cell iff the row has no lock and its version is v (v>0).
-func unlockedAt(v uint64) bigtable.Filter {
-	return bigtable.ConditionFilter(
-		cell(famMeta, colLock),
-		bigtable.BlockAllFilter(),
-		bigtable.ChainFilters(cell(famMeta, colVer), exact(encVer(v))),
+// conflictAt yields a cell iff a write conditional on "the row is unlocked
+// and at version v" must not apply: the row has a lock, or its version is
+// not v (a row never written counts as version 0). Writes apply on the
+// predicate's false branch. A Condition filter ("no lock ? ver == v") would
+// say the same, but Bigtable documents Condition filters as slow and not
+// atomic with their branches; an Interleave of plain filters is neither.
+func conflictAt(v uint64) bigtable.Filter {
+	ver := encVer(v)
+	return bigtable.InterleaveFilters(
+		bigtable.ChainFilters(cell(famMeta, colLock), bigtable.ValueRangeFilter([]byte{0}, nil)), // non-empty lock
+		bigtable.ChainFilters(cell(famMeta, colVer), bigtable.ValueRangeFilter(nil, ver)),
+		bigtable.ChainFilters(cell(famMeta, colVer), bigtable.ValueRangeFilter(append(ver, 0), nil)),
 	)
 }
 
 // lockedBy yields a cell iff the row's lock is held by txn id.
 func lockedBy(id string) bigtable.Filter {
 	return bigtable.ChainFilters(cell(famMeta, colLock), exact([]byte(id)))
-}
-
-// scanFilter drops version-only rows (tombstones of deleted keys) on the
-// server, keeping rows that have a value or a lock (a locked absent row may
-// be a committed insert that still has to be rolled forward).
-func scanFilter() bigtable.Filter {
-	return bigtable.ConditionFilter(
-		bigtable.ColumnFilter(colVal+"|"+colLock),
-		bigtable.LatestNFilter(1),
-		nil,
-	)
 }
 
 // rowState is one row as stored: its value (if any), version and lock.
@@ -118,47 +118,72 @@ func decodeRow(r bigtable.Row) (rowState, error) {
 	var st rowState
 	for _, it := range r[famData] {
 		if it.Column == famData+":"+colVal {
-			st.exists, st.value = true, it.Value
+			if len(it.Value) > 0 {
+				if it.Value[0] != tagValue {
+					return st, fmt.Errorf("btstore: row %q: bad value tag %#x", it.Row, it.Value[0])
+				}
+				st.exists, st.value = true, it.Value[1:]
+			}
 			break
 		}
 	}
-	for _, it := range r[famMeta] {
+	seenVer, seenLock := false, false
+	for _, it := range r[famMeta] { // the first item of a column is its latest cell
 		switch it.Column {
 		case famMeta + ":" + colVer:
+			if seenVer {
+				continue
+			}
+			seenVer = true
 			if len(it.Value) != 8 {
 				return st, fmt.Errorf("btstore: row %q: bad version cell of %d bytes", it.Row, len(it.Value))
 			}
-			if st.ver == 0 { // first item of a column is the latest
-				st.ver = binary.BigEndian.Uint64(it.Value)
-			}
+			st.ver = binary.BigEndian.Uint64(it.Value)
 		case famMeta + ":" + colLock:
-			if st.lock == "" {
-				st.lock = string(it.Value)
+			if !seenLock {
+				seenLock, st.lock = true, string(it.Value)
 			}
 		}
 	}
 	return st, nil
 }
 
-// applyMutation is the write of one entry at version ver+1, clearing the
-// lock too. Deleting the old cells before setting the new ones keeps one
-// cell per column without waiting for GC.
+// applyMutation is the write of one entry at version ver+1 that also clears
+// the lock. Every write sets all three cells, so the row's columns never change.
 func applyMutation(e *entry) *bigtable.Mutation {
 	m := bigtable.NewMutation()
 	switch e.op {
 	case opPut:
-		m.DeleteCellsInColumn(famData, colVal)
-		m.Set(famData, colVal, verTS(e.ver+1), e.value)
+		m.Set(famData, colVal, cellTS, encValue(e.value))
 	case opDelete:
-		m.DeleteCellsInColumn(famData, colVal)
+		// The row stays as a tombstone with its version: if versions
+		// restarted at 1 after a delete, a transaction that read an older
+		// incarnation of the row at the same version could commit.
+		m.Set(famData, colVal, cellTS, nil)
 	}
 	if e.op != opRead {
-		// The version survives a delete (a tombstone) so that a later insert
-		// continues the sequence: restarting at 1 would let a transaction that
-		// read an older incarnation of the row at the same version commit.
-		m.DeleteCellsInColumn(famMeta, colVer)
-		m.Set(famMeta, colVer, verTS(e.ver+1), encVer(e.ver+1))
+		m.Set(famMeta, colVer, cellTS, encVer(e.ver+1))
 	}
-	m.DeleteCellsInColumn(famMeta, colLock)
+	m.Set(famMeta, colLock, cellTS, nil)
+	return m
+}
+
+// lockMutation takes the lock for txn id. A row never written gets its
+// version and (empty) value cells at the same time, so that applying later
+// adds no column.
+func lockMutation(e *entry, id string) *bigtable.Mutation {
+	m := bigtable.NewMutation()
+	if e.ver == 0 {
+		m.Set(famData, colVal, cellTS, nil)
+		m.Set(famMeta, colVer, cellTS, encVer(0))
+	}
+	m.Set(famMeta, colLock, cellTS, []byte(id))
+	return m
+}
+
+// unlockMutation clears the lock, leaving the row unchanged.
+func unlockMutation() *bigtable.Mutation {
+	m := bigtable.NewMutation()
+	m.Set(famMeta, colLock, cellTS, nil)
 	return m
 }

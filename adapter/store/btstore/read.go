@@ -62,7 +62,9 @@ func (s *Store) readRow(ctx context.Context, space string, key []byte) (rowState
 
 // Scan reads [r.Start, r.End) in key order (or reversed), resolving locks
 // row by row. Rows are fetched in pages of r.Limit when a limit is set, so a
-// small Limit does not stream a large range.
+// small Limit does not stream a large range; tombstones are skipped here,
+// and when they made a page short of live rows the next page continues
+// after the last key seen.
 func (s *Store) Scan(ctx context.Context, space string, r store.Range) iter.Seq2[store.Row, error] {
 	return func(yield func(store.Row, error) bool) {
 		tbl, err := s.table(space)
@@ -73,7 +75,7 @@ func (s *Store) Scan(ctx context.Context, space string, r store.Range) iter.Seq2
 		start, end := string(r.Start), string(r.End)
 		sent := 0
 		for {
-			opts := []bigtable.ReadOption{bigtable.RowFilter(scanFilter())}
+			opts := []bigtable.ReadOption{bigtable.RowFilter(bigtable.LatestNFilter(1))}
 			if r.Reverse {
 				opts = append(opts, bigtable.ReverseScan())
 			}
@@ -125,8 +127,8 @@ func (s *Store) Scan(ctx context.Context, space string, r store.Range) iter.Seq2
 				yield(store.Row{}, err)
 				return
 			}
-			// Another page is needed only when rows were skipped (tombstones
-			// behind locks) and the server filled the page.
+			// Another page is needed only when rows were skipped (tombstones:
+			// version-only rows of deleted keys) and the server filled the page.
 			if r.Limit <= 0 || sent >= r.Limit || !got || n < page {
 				return
 			}

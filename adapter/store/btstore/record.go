@@ -105,7 +105,8 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) { // only minimal encodings, so a record has one form
+
 		d.err = errBadRecord
 		return 0
 	}

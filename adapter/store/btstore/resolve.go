@@ -162,9 +162,7 @@ func (s *Store) applyLocked(ctx context.Context, e *entry, id string) error {
 
 // unlock clears the lock iff txn id holds it, leaving the row unchanged.
 func (s *Store) unlock(ctx context.Context, e *entry, id string) error {
-	m := bigtable.NewMutation()
-	m.DeleteCellsInColumn(famMeta, colLock)
-	return s.condLocked(ctx, e, id, m)
+	return s.condLocked(ctx, e, id, unlockMutation())
 }
 
 func (s *Store) condLocked(ctx context.Context, e *entry, id string, m *bigtable.Mutation) error {
