@@ -341,6 +341,9 @@ func (pg *page) keyRange(schema keySchema, kc *expr.KeyCondition) error {
 			if v.Type != typ {
 				return ddberr.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
 			}
+			if v.Type == attr.S && v.S == "" || v.Type == attr.B && len(v.B) == 0 {
+				return ddberr.Validation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s", emptyKind(v.Type), c.Name)
+			}
 		}
 	}
 	prefix := partitionPrefix(hashCond.Values[0])

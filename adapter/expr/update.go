@@ -237,13 +237,28 @@ func comparePaths(a, b Path) int {
 // one list append in index order), DELETE, and REMOVE last, highest list index
 // first, so several indexes of one list all refer to the original positions.
 func (u *Update) Apply(item attr.Item) (attr.Item, error) {
+	// Errors come in DynamoDB's order: operands made of paths and + or -
+	// first, then target paths whose parent is missing or of the wrong kind,
+	// then operands that call functions (list_append, if_not_exists).
 	vals := make([]attr.Value, len(u.sets))
-	for i, s := range u.sets {
-		v, err := evalSetValue(s.val, item)
-		if err != nil {
-			return nil, err
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			for _, p := range u.Paths() {
+				if err := checkTarget(item, p); err != nil {
+					return nil, err
+				}
+			}
 		}
-		vals[i] = v
+		for i, s := range u.sets {
+			if hasFunc(s.val) != (pass == 1) {
+				continue
+			}
+			v, err := evalSetValue(s.val, item)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
 	}
 	out := attr.Item{}
 	if item != nil {
@@ -456,6 +471,34 @@ func setLen(v attr.Value) int {
 
 // setPath stores v at path in item. Every element but the last must exist
 // with the right container type; a list index past the end appends.
+// hasFunc reports whether an operand calls a function anywhere.
+func hasFunc(o *operand) bool {
+	if o.kind == oFunc {
+		return true
+	}
+	for _, a := range o.args {
+		if hasFunc(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTarget reports whether p can be written or removed in item: every
+// ancestor exists and the direct parent is a map (for a name) or a list (for
+// an index).
+func checkTarget(item attr.Item, p Path) error {
+	if len(p) < 2 {
+		return nil
+	}
+	parent, ok := getPath(item, p[:len(p)-1])
+	last := p[len(p)-1]
+	if !ok || last.IsIndex && parent.Type != attr.L || !last.IsIndex && parent.Type != attr.M {
+		return runtimeErr(msgBadUpdatePath)
+	}
+	return nil
+}
+
 func setPath(item attr.Item, p Path, v attr.Value) error {
 	if len(p) == 1 {
 		item[p[0].Name] = v

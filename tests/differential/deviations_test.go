@@ -57,3 +57,15 @@ func TestFollowsAWSOverlapMessage(t *testing.T) {
 		t.Error("different correct pair accepted")
 	}
 }
+
+func TestFollowsAWSNumbersRespelled(t *testing.T) {
+	msg := func(a, b string) Response {
+		return Response{400, []byte(`{"__type":"x#ValidationException","message":"bounds: AttributeValue: {N:` + a + `}, upper: AttributeValue: {N:` + b + `}"}`)}
+	}
+	if !followsAWS("Query", nil, msg("1e2", "0"), msg("100", "0")) {
+		t.Error("respelled number not accepted")
+	}
+	if followsAWS("Query", nil, msg("1e2", "0"), msg("101", "0")) {
+		t.Error("different number accepted")
+	}
+}

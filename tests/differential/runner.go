@@ -70,6 +70,9 @@ func (r *Runner) Run(ctx context.Context, op Op) (Result, error) {
 		default:
 			res.Diffs = compareMerged(mergeScanPages(pa), mergeScanPages(pb))
 		}
+		if len(res.Diffs) > 0 && len(pa) == 1 && len(pb) == 1 && followsAWS(op.Target, nil, pa[0], pb[0]) {
+			res.Diffs = nil
+		}
 		return res, nil
 	}
 }

@@ -227,9 +227,9 @@ func (s *Store) commitMulti(ctx context.Context, entries []*entry) error {
 // meeting a lock clears it at once, release our locks, delete the record.
 // All best effort: whatever is left behind resolves at expiry.
 func (s *Store) abort(ctx context.Context, id string, locked []*entry) {
+	// Releasing locks is safe even if this CAS failed: only we could commit.
 	if _, err := s.casStatus(ctx, id, statusPending, statusAborted); err != nil {
 		s.log.Warn("btstore: abort txn", "txn", id, "err", err)
-		return
 	}
 	for _, e := range locked {
 		if err := s.unlock(ctx, e, id); err != nil {

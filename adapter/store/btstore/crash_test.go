@@ -293,3 +293,38 @@ func TestOwnerAbortedWhileCommitting(t *testing.T) {
 		t.Errorf("%d transaction records left", n)
 	}
 }
+
+// TestKeyLimits: Bigtable row keys are 1..4096 bytes; btstore says so
+// instead of sending a request Bigtable rejects.
+func TestKeyLimits(t *testing.T) {
+	s := embedded(t)
+	if err := s.CreateSpace(t.Context(), "sp"); err != nil {
+		t.Fatal(err)
+	}
+	max := make([]byte, maxKeyLen)
+	for i := range max {
+		max[i] = 0xff
+	}
+	mustUpdate(t, s, func(ctx context.Context, tx store.Txn) error {
+		tx.Put("sp", max, []byte("v"))
+		return nil
+	})
+	if v := value(t, s, "sp", string(max)); v != "v" {
+		t.Fatalf("4096-byte key: %q", v)
+	}
+	for _, key := range [][]byte{nil, append(max, 0)} {
+		if _, _, err := s.Get(t.Context(), "sp", key); err == nil {
+			t.Errorf("Get with a %d-byte key: no error", len(key))
+		}
+		err := s.Update(t.Context(), func(ctx context.Context, tx store.Txn) error {
+			tx.Put("sp", key, []byte("v"))
+			return nil
+		})
+		if err == nil {
+			t.Errorf("Put with a %d-byte key: no error", len(key))
+		}
+	}
+	if _, _, err := s.Get(t.Context(), "Bad-Name", []byte("k")); err == nil {
+		t.Error("invalid space name accepted")
+	}
+}

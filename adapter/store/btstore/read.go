@@ -2,7 +2,6 @@ package btstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 
@@ -120,11 +119,8 @@ func (s *Store) Scan(ctx context.Context, space string, r store.Range) iter.Seq2
 			case cbErr != nil:
 				yield(store.Row{}, cbErr)
 				return
-			case err != nil && !errors.Is(err, context.Canceled):
-				yield(store.Row{}, dataErr(space, err))
-				return
 			case err != nil:
-				yield(store.Row{}, err)
+				yield(store.Row{}, dataErr(space, err))
 				return
 			}
 			// Another page is needed only when rows were skipped (tombstones:

@@ -14,8 +14,9 @@ import (
 )
 
 // errConflict is the internal "retry fn" signal; Update turns running out
-// of retries into store.ErrConflict.
-var errConflict = errors.New("btstore: conflict")
+// of retries into store.ErrConflict. It wraps store.ErrConflict for the
+// rare case it escapes from Get or Scan (a row that kept changing).
+var errConflict = fmt.Errorf("btstore: %w", store.ErrConflict)
 
 func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 
