@@ -205,7 +205,11 @@ func (e *Executor) query(ctx context.Context, req *queryRequest) (any, error) {
 	if req.ScanIndexForward != nil && !*req.ScanIndexForward {
 		pg.rng.Reverse = true
 	}
-	pg.setInclusiveEnd(kc, schema)
+	if pg.ix == nil {
+		// Only a table's sort key is unique within a partition, so only there
+		// does an item on the bound mean the range is exhausted.
+		pg.setInclusiveEnd(kc, schema)
+	}
 	if req.ExclusiveStartKey != nil {
 		k, err := pg.startKey(req.ExclusiveStartKey)
 		if err != nil {

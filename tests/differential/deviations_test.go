@@ -68,4 +68,13 @@ func TestFollowsAWSNumbersRespelled(t *testing.T) {
 	if followsAWS("Query", nil, msg("1e2", "0"), msg("101", "0")) {
 		t.Error("different number accepted")
 	}
+	bin := func(a string) Response {
+		return Response{400, []byte(`{"__type":"x#ValidationException","message":"bound: AttributeValue: {B:` + a + `}, rest"}`)}
+	}
+	if !followsAWS("Query", nil, bin("java.nio.HeapByteBuffer[pos=0 lim=1 cap=1]"), bin("AQ==")) {
+		t.Error("binary rendering not accepted")
+	}
+	if followsAWS("Query", nil, bin("AQ=="), bin("AA==")) {
+		t.Error("different binary accepted when the oracle rendered it")
+	}
 }

@@ -8,8 +8,6 @@ import (
 
 	"cloud.google.com/go/bigtable"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dualread/dualread/adapter/store"
 )
@@ -27,7 +25,7 @@ func embedded(t *testing.T) *Store {
 // peer is a second client of a's emulator: another adapter process.
 func peer(t *testing.T, a *Store) *Store {
 	t.Helper()
-	conn, err := grpc.NewClient(a.srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialEmbedded(a.srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

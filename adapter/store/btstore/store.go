@@ -80,11 +80,14 @@ func OpenConfig(ctx context.Context, c Config, opts ...option.ClientOption) (*St
 // NewEmbedded starts an in-process Bigtable emulator on a free loopback port
 // and connects to it. Its data lives in memory and is lost on Close.
 func NewEmbedded(ctx context.Context) (*Store, error) {
-	srv, err := bttest.NewServer("127.0.0.1:0")
+	// gRPC's default 4 MB message cap would reject a transaction record of
+	// DynamoDB's largest transaction (4 MB of items plus keys); use the same
+	// 256 MB as the Bigtable client and cbtemulator.
+	srv, err := bttest.NewServer("127.0.0.1:0", grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg))
 	if err != nil {
 		return nil, fmt.Errorf("btstore: start embedded emulator: %w", err)
 	}
-	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialEmbedded(srv.Addr)
 	if err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("btstore: dial embedded emulator: %w", err)
@@ -99,6 +102,13 @@ func NewEmbedded(ctx context.Context) (*Store, error) {
 	}
 	s.srv, s.conn = srv, conn
 	return s, nil
+}
+
+const maxMsg = 256 << 20
+
+func dialEmbedded(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)))
 }
 
 func open(ctx context.Context, c Config, cc bigtable.ClientConfig, opts ...option.ClientOption) (*Store, error) {

@@ -92,6 +92,19 @@ func testBigValuesAndKeys(t *testing.T, s store.Store) {
 	if err != nil || !ok || !bytes.Equal(v, big) {
 		t.Fatalf("Get(big) = %d bytes, %v, %v; want %d bytes", len(v), ok, err, len(big))
 	}
+	// DynamoDB's largest transaction: 4 MB of items in one commit.
+	err = s.Update(t.Context(), func(ctx context.Context, tx store.Txn) error {
+		for i := range 11 {
+			tx.Put(sp, []byte{'t', byte(i)}, big[:4<<20/11])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("4 MB transaction: %v", err)
+	}
+	if n := len(scan(t, s, sp, store.Range{Start: []byte("t"), End: []byte("u")})); n != 11 {
+		t.Fatalf("4 MB transaction: %d rows visible, want 11", n)
+	}
 }
 
 func testDropSpace(t *testing.T, s store.Store) {
