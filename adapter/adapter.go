@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dualread/dualread/adapter/dynamo"
 	"github.com/dualread/dualread/adapter/server"
@@ -36,7 +37,19 @@ type Adapter struct {
 	Store    store.Store
 	Executor *dynamo.Executor
 	Handler  http.Handler
+
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
+
+// sweeper is a store with housekeeping to run periodically (btstore: finish
+// or clear transaction records whose owner died and no reader will meet).
+type sweeper interface {
+	Sweep(ctx context.Context) (int, error)
+}
+
+// sweepEvery is how often the adapter sweeps its store.
+const sweepEvery = time.Minute
 
 // Open connects the backend and builds the handler.
 func Open(ctx context.Context, cfg Config) (*Adapter, error) {
@@ -73,8 +86,38 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if so.Region == "" {
 		so.Region = cfg.Region
 	}
-	return &Adapter{Store: st, Executor: exec, Handler: server.New(exec, so)}, nil
+	a := &Adapter{Store: st, Executor: exec, Handler: server.New(exec, so), swept: make(chan struct{})}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopSweep = cancel
+	go a.sweep(sctx, cfg.Logger)
+	return a, nil
 }
 
-// Close releases the backend.
-func (a *Adapter) Close() error { return a.Store.Close() }
+func (a *Adapter) sweep(ctx context.Context, log *slog.Logger) {
+	defer close(a.swept)
+	sw, ok := a.Store.(sweeper)
+	if !ok {
+		return
+	}
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := sw.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("store sweep", "err", err)
+			} else if n > 0 {
+				log.Info("store sweep finished abandoned transactions", "count", n)
+			}
+		}
+	}
+}
+
+// Close stops housekeeping and releases the backend.
+func (a *Adapter) Close() error {
+	a.stopSweep()
+	<-a.swept
+	return a.Store.Close()
+}

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"hash/fnv"
@@ -11,14 +12,26 @@ import (
 
 // Row keys (see adapter/store/README.md):
 //
-//	base row:  h(pk) | enc(pk) | enc(sk)
-//	index row: h(ipk) | enc(ipk) | enc(isk) | enc(pk) | enc(sk)
+//	base row:  h(pk) | part(pk) | enc(sk)
+//	index row: h(ipk) | part(ipk) | enc(isk) | part(enc(pk) | enc(sk))
 //
 // h is a 2-byte hash of enc(pk) that spreads partitions across the backend's
 // key space (no hot-spotting on sequential keys) and makes parallel Scan
 // segments plain hash ranges. enc is attr.EncodeKey: order-preserving and
 // self-delimiting, so a partition is a key prefix and Query is a range read.
-const hashLen = 2
+//
+// part() keeps keys within Bigtable's 4 KB row-key limit: DynamoDB allows a
+// 2048-byte partition key and a 1024-byte sort key, and escaping can double
+// them. Partition keys and the base-key suffix of index rows need identity,
+// never order, so part() is the encoding itself behind a 0x01 tag when it is
+// short, and a SHA-256 digest behind a 0x02 tag when it is long. Sort keys,
+// whose order Query needs, are always encoded in full.
+const (
+	hashLen      = 2
+	maxPlainPart = 512
+	tagPlain     = 0x01
+	tagDigest    = 0x02
+)
 
 func partitionHash(encPK []byte) [hashLen]byte {
 	h := fnv.New32a()
@@ -27,13 +40,24 @@ func partitionHash(encPK []byte) [hashLen]byte {
 	return [hashLen]byte{byte(s >> 24), byte(s >> 16)}
 }
 
-// partitionPrefix is h(pk)|enc(pk): the common prefix of every row of one partition.
+// appendPart appends part(enc) to dst.
+func appendPart(dst, enc []byte) []byte {
+	if len(enc) <= maxPlainPart {
+		dst = append(dst, tagPlain)
+		return append(dst, enc...)
+	}
+	sum := sha256.Sum256(enc)
+	dst = append(dst, tagDigest)
+	return append(dst, sum[:]...)
+}
+
+// partitionPrefix is h(pk)|part(pk): the common prefix of every row of one partition.
 func partitionPrefix(pk attr.Value) []byte {
 	enc := attr.EncodeKey(nil, pk)
 	h := partitionHash(enc)
-	out := make([]byte, 0, hashLen+len(enc)+16)
+	out := make([]byte, 0, hashLen+1+min(len(enc), maxPlainPart)+16)
 	out = append(out, h[:]...)
-	return append(out, enc...)
+	return appendPart(out, enc)
 }
 
 // rowKey is the base-table row key of an item's primary key.
@@ -60,12 +84,11 @@ func (ix *index) indexRowKey(base keySchema, item attr.Item) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	out := ix.key.rowKey(item)
-	out = attr.EncodeKey(out, item[base.Hash])
+	baseKey := attr.EncodeKey(nil, item[base.Hash])
 	if base.Range != "" {
-		out = attr.EncodeKey(out, item[base.Range])
+		baseKey = attr.EncodeKey(baseKey, item[base.Range])
 	}
-	return out, true
+	return appendPart(ix.key.rowKey(item), baseKey), true
 }
 
 // Stored row values: one kind byte, an 8-byte version (microseconds of the

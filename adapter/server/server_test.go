@@ -264,3 +264,28 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}()
 	}
 }
+
+// TestIdentifyWithoutDate: identify mode, like DynamoDB Local, names the
+// caller of a complete Authorization header that lacks the date header AWS
+// demands; verify mode still refuses it.
+func TestIdentifyWithoutDate(t *testing.T) {
+	for _, c := range []struct {
+		mode   AuthMode
+		status int
+	}{{AuthIdentify, http.StatusOK}, {AuthVerify, http.StatusBadRequest}} {
+		creds, _ := NewCredentials(Credential{AccessKeyID: "AKIDTEST", Secret: "s", Service: "svc"})
+		h := New(echoExecutor{}, Options{Auth: c.mode, Credentials: creds, Logger: quietLogger()})
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewBufferString(`{}`))
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		req.Header.Set("Authorization", testAuth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.mode, rec.Code, c.status, rec.Body)
+		}
+		if c.mode == AuthIdentify && !bytes.Contains(rec.Body.Bytes(), []byte(`"AKIDTEST"`)) {
+			t.Errorf("identify: caller not named: %s", rec.Body)
+		}
+	}
+}
