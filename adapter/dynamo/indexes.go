@@ -58,7 +58,13 @@ func (t *table) maintainIndexes(tx store.Txn, oldItem, newItem attr.Item, versio
 			tx.Delete(ix.space, oldKey)
 		}
 		if newKey != nil {
-			raw, err := encodeRow(ix.project(t.key, newItem), version)
+			proj := ix.project(t.key, newItem)
+			if oldKey != nil && string(oldKey) == string(newKey) && attr.Equal(attr.Map(ix.project(t.key, oldItem)), attr.Map(proj)) {
+				// Unchanged index row: leaving it alone keeps the write to
+				// the rows that really change (fewer rows in the transaction).
+				continue
+			}
+			raw, err := encodeRow(proj, version)
 			if err != nil {
 				return err
 			}
