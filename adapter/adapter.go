@@ -14,22 +14,32 @@ import (
 	"github.com/dualread/dualread/adapter/server"
 	"github.com/dualread/dualread/adapter/store"
 	"github.com/dualread/dualread/adapter/store/btstore"
+	"github.com/dualread/dualread/adapter/store/route"
+	"github.com/dualread/dualread/adapter/store/spstore"
 )
 
 // Backend names where the adapter keeps its data.
 const (
 	BackendEmbedded = "embedded" // in-process Bigtable emulator; data lives as long as the process
 	BackendBigtable = "bigtable" // Cloud Bigtable, or its emulator via BIGTABLE_EMULATOR_HOST
+	BackendSpanner  = "spanner"  // Cloud Spanner, or its emulator via SPANNER_EMULATOR_HOST
 )
 
-// Config selects the backend and the protocol options.
+// Config selects the backends and the protocol options.
 type Config struct {
+	// Backend is the home backend: tables no route matches live there, and so
+	// does the catalog of all tables. Default: embedded.
 	Backend          string
 	BigtableProject  string
 	BigtableInstance string
-	Region           string
-	Server           server.Options
-	Logger           *slog.Logger
+	// SpannerDatabase is projects/P/instances/I/databases/D.
+	SpannerDatabase string
+	// Routes place tables on other backends ("bigtable" or "spanner"; with an
+	// embedded home, "bigtable" is the embedded emulator).
+	Routes []Route
+	Region string
+	Server server.Options
+	Logger *slog.Logger
 }
 
 // Adapter is a running adapter's parts.
@@ -51,30 +61,59 @@ type sweeper interface {
 // sweepEvery is how often the adapter sweeps its store.
 const sweepEvery = time.Minute
 
-// Open connects the backend and builds the handler.
+// Open connects the backends and builds the handler.
 func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	var (
-		st  store.Store
-		err error
-	)
-	switch cfg.Backend {
+	home := cfg.Backend
+	switch home {
 	case "", BackendEmbedded:
-		st, err = btstore.NewEmbedded(ctx)
-	case BackendBigtable:
-		if cfg.BigtableProject == "" || cfg.BigtableInstance == "" {
-			return nil, fmt.Errorf("backend bigtable needs --bigtable-project and --bigtable-instance")
-		}
-		st, err = btstore.Open(ctx, cfg.BigtableProject, cfg.BigtableInstance)
+		home = BackendBigtable
+	case BackendBigtable, BackendSpanner:
 	default:
-		return nil, fmt.Errorf("unknown backend %q (want %s or %s)", cfg.Backend, BackendEmbedded, BackendBigtable)
+		return nil, fmt.Errorf("unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendEmbedded, BackendBigtable, BackendSpanner)
 	}
+	for _, r := range cfg.Routes {
+		if r.Backend != BackendBigtable && r.Backend != BackendSpanner {
+			return nil, fmt.Errorf("table pattern %q: unknown backend %q (want %s or %s)", r.Pattern, r.Backend, BackendBigtable, BackendSpanner)
+		}
+	}
+	rt, err := newRouting(home, cfg.Routes)
 	if err != nil {
-		return nil, fmt.Errorf("open %s backend: %w", cfg.Backend, err)
+		return nil, err
 	}
-	exec, err := dynamo.New(ctx, st, dynamo.Options{Region: cfg.Region, Logger: cfg.Logger})
+	stores := map[string]store.Store{}
+	closeAll := func() {
+		for _, st := range stores {
+			st.Close()
+		}
+	}
+	for _, name := range rt.backends() {
+		st, err := openStore(ctx, name, cfg)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("open %s backend: %w", name, err)
+		}
+		stores[name] = st
+	}
+	st := stores[home]
+	opts := dynamo.Options{Region: cfg.Region, Logger: cfg.Logger}
+	if len(stores) > 1 {
+		r, err := route.New(home, stores)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		st = r
+		opts.Placement = func(table string) string {
+			if b := rt.backendFor(table); b != home {
+				return route.Prefix(b)
+			}
+			return ""
+		}
+	}
+	exec, err := dynamo.New(ctx, st, opts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -91,6 +130,24 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	a.stopSweep = cancel
 	go a.sweep(sctx, cfg.Logger)
 	return a, nil
+}
+
+// openStore connects one backend.
+func openStore(ctx context.Context, name string, cfg Config) (store.Store, error) {
+	switch {
+	case name == BackendBigtable && (cfg.Backend == "" || cfg.Backend == BackendEmbedded):
+		return btstore.NewEmbedded(ctx)
+	case name == BackendBigtable:
+		if cfg.BigtableProject == "" || cfg.BigtableInstance == "" {
+			return nil, fmt.Errorf("bigtable needs --bigtable-project and --bigtable-instance")
+		}
+		return btstore.Open(ctx, cfg.BigtableProject, cfg.BigtableInstance)
+	default:
+		if cfg.SpannerDatabase == "" {
+			return nil, fmt.Errorf("spanner needs --spanner-database projects/P/instances/I/databases/D")
+		}
+		return spstore.Open(ctx, cfg.SpannerDatabase)
+	}
 }
 
 func (a *Adapter) sweep(ctx context.Context, log *slog.Logger) {
@@ -117,7 +174,9 @@ func (a *Adapter) sweep(ctx context.Context, log *slog.Logger) {
 
 // Close stops housekeeping and releases the backend.
 func (a *Adapter) Close() error {
-	a.stopSweep()
-	<-a.swept
+	if a.stopSweep != nil { // nil for an Adapter not made by Open
+		a.stopSweep()
+		<-a.swept
+	}
 	return a.Store.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,7 +185,16 @@ func errNoTable() error {
 	return ddberr.ResourceNotFound("Cannot do operations on a non-existent table")
 }
 
-// newSpaceName makes a fresh space name: a letter and 16 hex digits.
+// spacePrefix returns the placement prefix a space name was made with
+// (everything up to and including the last "__"), or "".
+func spacePrefix(space string) string {
+	if i := strings.LastIndex(space, "__"); i >= 0 {
+		return space[:i+2]
+	}
+	return ""
+}
+
+// newSpaceName makes a fresh space name: a prefix, a letter and 16 hex digits.
 func newSpaceName(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

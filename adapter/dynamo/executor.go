@@ -29,6 +29,11 @@ type Options struct {
 	// CatalogTTL bounds how long a table description may be served from this
 	// process's cache after another process changed it. Defaults to 1s.
 	CatalogTTL time.Duration
+	// Placement returns the space-name prefix that puts a new table's spaces
+	// on its backend (route.Prefix("spanner"), say); nil or "" means the
+	// store's home backend. It is consulted only when a table is created:
+	// the spaces keep their names, so a table stays where it was created.
+	Placement func(table string) string
 }
 
 // Executor runs DynamoDB operations against one store.
@@ -55,6 +60,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Executor, error) {
 	}
 	if opts.CatalogTTL == 0 {
 		opts.CatalogTTL = time.Second
+	}
+	if opts.Placement == nil {
+		opts.Placement = func(string) string { return "" }
 	}
 	if err := st.CreateSpace(ctx, catalogSpace); err != nil {
 		return nil, err
@@ -119,6 +127,8 @@ func (e *Executor) publicError(err error) error {
 		return de
 	case errors.Is(err, store.ErrConflict):
 		return ddberr.Dynamo("TransactionConflictException", "Transaction is ongoing for the item")
+	case errors.Is(err, store.ErrCrossBackend):
+		return ddberr.Validation("Transactions across tables kept on different backends (Spanner and Bigtable) are not supported; route these tables to one backend")
 	}
 	var ve *attr.ValidationError
 	if errors.As(err, &ve) {

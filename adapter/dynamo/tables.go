@@ -194,7 +194,8 @@ func (e *Executor) createTable(ctx context.Context, req *createTableRequest) (an
 	if billing == "PAY_PER_REQUEST" {
 		desc.BillingModeSummary = &BillingModeSummary{BillingMode: billing, LastUpdateToPayPerRequestDateTime: epochTime(now)}
 	}
-	rec := tableRecord{Desc: desc, Space: newSpaceName("t"), IndexSpaces: map[string]string{}}
+	place := e.opts.Placement(name)
+	rec := tableRecord{Desc: desc, Space: newSpaceName(place + "t"), IndexSpaces: map[string]string{}}
 	seen := map[string]bool{}
 	if len(req.LocalSecondaryIndexes) > 0 && len(req.KeySchema) < 2 {
 		return nil, ddberr.Validation("Local Secondary indices are not allowed on hash tables, only hash and range tables")
@@ -214,7 +215,7 @@ func (e *Executor) createTable(ctx context.Context, req *createTableRequest) (an
 			return nil, ddberr.Validation("Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
 		}
 		rec.Desc.LocalSecondaryIndexes = append(rec.Desc.LocalSecondaryIndexes, d)
-		rec.IndexSpaces[li.IndexName] = newSpaceName("x")
+		rec.IndexSpaces[li.IndexName] = newSpaceName(place + "x")
 		markUsed(used, li.KeySchema)
 	}
 	for _, gi := range req.GlobalSecondaryIndexes {
@@ -224,7 +225,7 @@ func (e *Executor) createTable(ctx context.Context, req *createTableRequest) (an
 		}
 		d.IndexStatus = "ACTIVE"
 		rec.Desc.GlobalSecondaryIndexes = append(rec.Desc.GlobalSecondaryIndexes, d)
-		rec.IndexSpaces[gi.IndexName] = newSpaceName("x")
+		rec.IndexSpaces[gi.IndexName] = newSpaceName(place + "x")
 		markUsed(used, gi.KeySchema)
 	}
 	if len(used) != len(defs) {

@@ -173,13 +173,17 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 	}
 	var token []byte
 	var digest [32]byte
+	var tokens string
 	if req.ClientRequestToken != nil {
 		if n := len(*req.ClientRequestToken); n < 1 || n > 36 {
 			return nil, ddberr.Validation("1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36", *req.ClientRequestToken)
 		}
 		token = []byte(*req.ClientRequestToken)
 		digest = requestDigest(req)
-		if err := e.st.CreateSpace(ctx, tokenSpace); err != nil {
+		// Tokens are kept on the backend of the transaction's tables, so the
+		// token and the items commit in one transaction.
+		tokens = spacePrefix(writes[0].t.rec.Space) + tokenSpace
+		if err := e.st.CreateSpace(ctx, tokens); err != nil {
 			return nil, err
 		}
 	}
@@ -187,7 +191,7 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 	err := e.st.Update(ctx, func(ctx context.Context, tx store.Txn) error {
 		clear(units)
 		if token != nil {
-			done, err := e.checkToken(ctx, tx, token, digest)
+			done, err := e.checkToken(ctx, tx, tokens, token, digest)
 			if err != nil || done {
 				return err
 			}
@@ -221,7 +225,7 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 			return cancelled(reasons)
 		}
 		if token != nil {
-			tx.Put(tokenSpace, token, tokenRecord(digest, e.opts.Now()))
+			tx.Put(tokens, token, tokenRecord(digest, e.opts.Now()))
 		}
 		return nil
 	})
@@ -263,8 +267,8 @@ func tokenRecord(digest [32]byte, now time.Time) []byte {
 // checkToken reports whether this token already committed the same request
 // within the window (done: nothing to apply), or fails if it was used for a
 // different request.
-func (e *Executor) checkToken(ctx context.Context, tx store.Txn, token []byte, digest [32]byte) (bool, error) {
-	raw, ok, err := tx.Get(ctx, tokenSpace, token)
+func (e *Executor) checkToken(ctx context.Context, tx store.Txn, space string, token []byte, digest [32]byte) (bool, error) {
+	raw, ok, err := tx.Get(ctx, space, token)
 	if err != nil || !ok || len(raw) != 40 {
 		return false, err
 	}

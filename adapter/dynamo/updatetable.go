@@ -125,7 +125,8 @@ func (e *Executor) updateTable(ctx context.Context, req *updateTableRequest) (an
 				if rec.IndexSpaces == nil {
 					rec.IndexSpaces = map[string]string{}
 				}
-				rec.IndexSpaces[desc.IndexName] = newSpaceName("x")
+				// The index lives with its table, on the table's backend.
+				rec.IndexSpaces[desc.IndexName] = newSpaceName(spacePrefix(rec.Space) + "x")
 				created = append(created, &index{name: desc.IndexName, space: rec.IndexSpaces[desc.IndexName]})
 			case u.Delete != nil:
 				found := false

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dualread/dualread/adapter/attr"
@@ -44,5 +45,22 @@ func TestProjectPathsOverlapping(t *testing.T) {
 	got := show(ProjectPaths(item, []Path{{{Name: "a"}, {Name: "b"}}, {{Name: "a"}}}))
 	if got != `{"a":{"b":"N:1","c":"N:2"}}` {
 		t.Fatalf("got %s", got)
+	}
+}
+
+// TestProjectionOverlapPairOrder pins which pair DynamoDB Local names when
+// several paths overlap (checked against DynamoDB Local 3.3.1).
+func TestProjectionOverlapPairOrder(t *testing.T) {
+	for expr, want := range map[string]string{
+		"l[0], l":       "path one: [l, [0]], path two: [l]",
+		"l[0], l, l[1]": "path one: [l], path two: [l, [1]]",
+		"a.b, a, a.c":   "path one: [a], path two: [a, c]",
+		"a.b, a.c, a":   "path one: [a, c], path two: [a]",
+		"a, a":          "path one: [a], path two: [a]",
+	} {
+		_, err := ParseProjection(expr, NewParams(nil, nil))
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("%q: err = %v, want it to end %q", expr, err, want)
+		}
 	}
 }

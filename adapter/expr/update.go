@@ -2,6 +2,7 @@ package expr
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
 
@@ -181,21 +182,33 @@ func (p *parser) parseSetValue() (*operand, error) {
 // checkOverlap rejects two paths where one is a prefix of the other
 // ("overlap") or where they first differ by a name against an index
 // ("conflict": one side treats the parent as a map, the other as a list).
+//
+// For a projection DynamoDB names the pair with the latest second path, and
+// for that path the latest first one ("a.b, a, a.c" reports [a] and [a, c]);
+// for an update, the earliest pair.
 func checkOverlap(k Kind, paths []Path) error {
+	type pair struct{ i, j int }
+	var order []pair
 	for j := 1; j < len(paths); j++ {
 		for i := 0; i < j; i++ {
-			a, b := paths[i], paths[j]
-			n := min(len(a), len(b))
-			d := 0
-			for d < n && a[d] == b[d] {
-				d++
-			}
-			switch {
-			case d == n:
-				return invalid(k, "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", a.bracketed(), b.bracketed())
-			case a[d].IsIndex != b[d].IsIndex:
-				return invalid(k, "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", a.bracketed(), b.bracketed())
-			}
+			order = append(order, pair{i, j})
+		}
+	}
+	if k == KindProjection {
+		slices.Reverse(order)
+	}
+	for _, pr := range order {
+		a, b := paths[pr.i], paths[pr.j]
+		n := min(len(a), len(b))
+		d := 0
+		for d < n && a[d] == b[d] {
+			d++
+		}
+		switch {
+		case d == n:
+			return invalid(k, "Two document paths overlap with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", a.bracketed(), b.bracketed())
+		case a[d].IsIndex != b[d].IsIndex:
+			return invalid(k, "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", a.bracketed(), b.bracketed())
 		}
 	}
 	return nil
@@ -237,9 +250,11 @@ func comparePaths(a, b Path) int {
 // one list append in index order), DELETE, and REMOVE last, highest list index
 // first, so several indexes of one list all refer to the original positions.
 func (u *Update) Apply(item attr.Item) (attr.Item, error) {
-	// Errors come in DynamoDB's order: operands made of paths and + or -
-	// first, then target paths whose parent is missing or of the wrong kind,
-	// then operands that call functions (list_append, if_not_exists).
+	// Errors come in DynamoDB's order: first the values computed from
+	// paths and arithmetic (SET a = b, SET n = n + :v, ADD: missing operands,
+	// 38-digit overflow), then target paths whose parent is missing or of the
+	// wrong kind, then SET values that are a function call (list_append,
+	// if_not_exists) at the top.
 	vals := make([]attr.Value, len(u.sets))
 	for pass := 0; pass < 2; pass++ {
 		if pass == 1 {
@@ -250,7 +265,7 @@ func (u *Update) Apply(item attr.Item) (attr.Item, error) {
 			}
 		}
 		for i, s := range u.sets {
-			if hasFunc(s.val) != (pass == 1) {
+			if (s.val.kind == oFunc) != (pass == 1) {
 				continue
 			}
 			v, err := evalSetValue(s.val, item)
@@ -258,6 +273,15 @@ func (u *Update) Apply(item attr.Item) (attr.Item, error) {
 				return nil, err
 			}
 			vals[i] = v
+		}
+		if pass == 0 {
+			for _, a := range u.adds {
+				if cur, ok := getPath(item, a.path); ok {
+					if _, err := addValues(cur, a.val, u.legacyAdd); err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 	}
 	out := attr.Item{}
@@ -471,19 +495,6 @@ func setLen(v attr.Value) int {
 
 // setPath stores v at path in item. Every element but the last must exist
 // with the right container type; a list index past the end appends.
-// hasFunc reports whether an operand calls a function anywhere.
-func hasFunc(o *operand) bool {
-	if o.kind == oFunc {
-		return true
-	}
-	for _, a := range o.args {
-		if hasFunc(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // checkTarget reports whether p can be written or removed in item: every
 // ancestor exists and the direct parent is a map (for a name) or a list (for
 // an index).

@@ -66,3 +66,7 @@ var ErrConflict = errors.New("store: transaction conflict")
 
 // ErrNoSpace is returned when a space does not exist.
 var ErrNoSpace = errors.New("store: no such space")
+
+// ErrCrossBackend is returned by a store that spans several backends (package
+// route) when one transaction would need two of them.
+var ErrCrossBackend = errors.New("store: transaction spans two backends")

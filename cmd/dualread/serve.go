@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,10 +19,13 @@ import (
 
 // serveConfig is everything `dualread serve` is told on its command line.
 type serveConfig struct {
+	configFile       string
 	listen           string
 	backend          string
 	bigtableProject  string
 	bigtableInstance string
+	spannerDatabase  string
+	routes           []adapter.Route
 	region           string
 	auth             string
 	credentials      string
@@ -42,12 +46,18 @@ func newServeCmd() *cobra.Command {
 			"with an endpoint URL, e.g. aws --endpoint-url http://127.0.0.1:8000 dynamodb list-tables.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), openBackend)
+			rc, err := resolveConfig(c, cmd.Flags().Changed, os.Getenv)
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), rc, cmd.OutOrStdout(), cmd.ErrOrStderr(), openBackend)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&c.configFile, "config", "", "dualread.yaml: backends and per-table routing (see docs/configuration.md); DUALREAD_* variables override it, flags override both")
 	f.StringVar(&c.listen, "listen", "127.0.0.1:8000", "address to serve the DynamoDB API on")
-	f.StringVar(&c.backend, "backend", adapter.BackendEmbedded, "store backend: embedded (in-process Bigtable emulator, data lost on exit) or bigtable")
+	f.StringVar(&c.backend, "backend", adapter.BackendEmbedded, "home store backend: embedded (in-process Bigtable emulator, data lost on exit), bigtable or spanner")
+	f.StringVar(&c.spannerDatabase, "spanner-database", "", "Spanner database projects/P/instances/I/databases/D (--backend spanner, or tables routed there); SPANNER_EMULATOR_HOST selects an emulator")
 	f.StringVar(&c.bigtableProject, "bigtable-project", "", "Google Cloud project of the Bigtable instance (--backend bigtable)")
 	f.StringVar(&c.bigtableInstance, "bigtable-instance", "", "Bigtable instance id (--backend bigtable); BIGTABLE_EMULATOR_HOST selects an emulator")
 	f.StringVar(&c.region, "region", "us-east-1", "AWS region this endpoint answers as (ARNs, health text, SigV4 scope under --auth verify)")
@@ -91,6 +101,8 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 		Backend:          c.backend,
 		BigtableProject:  c.bigtableProject,
 		BigtableInstance: c.bigtableInstance,
+		SpannerDatabase:  c.spannerDatabase,
+		Routes:           c.routes,
 		Region:           c.region,
 		Server:           opts,
 		Logger:           log,

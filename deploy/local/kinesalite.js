@@ -5,8 +5,9 @@
 //
 // Module resolution: standins.sh sets NODE_PATH to the cached node_modules.
 // No `path` option is passed, so kinesalite keeps its data in memory
-// (memdown) and never needs the native leveldown addon; streams are created,
-// deleted and updated at once so tests need not poll for ACTIVE.
+// (memdown) and never needs the native leveldown addon. The *StreamMs
+// delays are 0 so a stream turns ACTIVE on the next event-loop turn after
+// CreateStream (callers still wait for ACTIVE, as on AWS, but only briefly).
 'use strict'
 const port = Number(process.argv[2])
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {

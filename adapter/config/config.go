@@ -1,0 +1,237 @@
+// Package config reads dualread.yaml, the adapter's configuration file:
+// listen address, auth, backends, and which backend each table lives on.
+// Environment variables override the file (DUALREAD_*, listed in Env), and
+// command-line flags override both. Anything invalid fails at start-up with a
+// message naming the key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dualread/dualread/adapter"
+)
+
+// File is the content of dualread.yaml.
+//
+//	listen: 127.0.0.1:8000
+//	region: us-east-1
+//	auth: identify
+//	credentials: creds.yaml
+//	backends:
+//	  bigtable: {project: p, instance: i}
+//	  spanner: {database: projects/p/instances/i/databases/d}
+//	tables:
+//	  default: {store: bigtable}
+//	  "orders*": {store: spanner}
+//	  audit_log: {store: bigtable}
+type File struct {
+	Listen      string           `yaml:"listen"`
+	Region      string           `yaml:"region"`
+	Auth        string           `yaml:"auth"`
+	Credentials string           `yaml:"credentials"`
+	Backends    Backends         `yaml:"backends"`
+	Tables      map[string]Table `yaml:"tables"`
+}
+
+// Backends configures the stores tables can live on.
+type Backends struct {
+	Bigtable struct {
+		Project  string `yaml:"project"`
+		Instance string `yaml:"instance"`
+	} `yaml:"bigtable"`
+	Spanner struct {
+		Database string `yaml:"database"`
+	} `yaml:"spanner"`
+}
+
+// Table is one entry of tables: (an exact table name, a glob, or "default").
+type Table struct {
+	// Store is embedded, bigtable or spanner ("embedded" only for default).
+	Store string `yaml:"store"`
+}
+
+// DefaultTable is the tables: key that sets the home backend.
+const DefaultTable = "default"
+
+// Env lists the environment variables that override the file.
+var Env = []struct{ Name, Key string }{
+	{"DUALREAD_LISTEN", "listen"},
+	{"DUALREAD_REGION", "region"},
+	{"DUALREAD_AUTH", "auth"},
+	{"DUALREAD_CREDENTIALS", "credentials"},
+	{"DUALREAD_BIGTABLE_PROJECT", "backends.bigtable.project"},
+	{"DUALREAD_BIGTABLE_INSTANCE", "backends.bigtable.instance"},
+	{"DUALREAD_SPANNER_DATABASE", "backends.spanner.database"},
+	{"DUALREAD_DEFAULT_STORE", "tables.default.store"},
+	// DUALREAD_TABLES adds or replaces routes: "orders*=spanner,logs=bigtable".
+	{"DUALREAD_TABLES", "tables"},
+}
+
+// Load reads filename (empty: no file), applies the environment (getenv,
+// usually os.Getenv), then override (command-line flags; may be nil), and
+// validates the result.
+func Load(filename string, getenv func(string) string, override func(*File)) (*File, error) {
+	f := &File{}
+	if filename != "" {
+		raw, err := os.ReadFile(filename)
+		if err != nil {
+			return nil, err
+		}
+		if f, err = Parse(raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", filename, err)
+		}
+	}
+	if err := f.applyEnv(getenv); err != nil {
+		return nil, err
+	}
+	if override != nil {
+		override(f)
+	}
+	if err := f.Validate(); err != nil {
+		if filename != "" {
+			return nil, fmt.Errorf("%s: %w", filename, err)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// Parse decodes a file, refusing unknown keys.
+func Parse(raw []byte) (*File, error) {
+	f := &File{}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *File) applyEnv(getenv func(string) string) error {
+	set := map[string]*string{
+		"listen": &f.Listen, "region": &f.Region, "auth": &f.Auth, "credentials": &f.Credentials,
+		"backends.bigtable.project": &f.Backends.Bigtable.Project, "backends.bigtable.instance": &f.Backends.Bigtable.Instance,
+		"backends.spanner.database": &f.Backends.Spanner.Database,
+	}
+	for _, e := range Env {
+		v := getenv(e.Name)
+		if v == "" {
+			continue
+		}
+		switch e.Key {
+		case "tables.default.store":
+			f.SetStore(DefaultTable, v)
+		case "tables":
+			for _, pair := range strings.Split(v, ",") {
+				pattern, store, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if !ok || pattern == "" {
+					return fmt.Errorf("%s: %q is not pattern=store", e.Name, pair)
+				}
+				f.SetStore(pattern, store)
+			}
+		default:
+			*set[e.Key] = v
+		}
+	}
+	return nil
+}
+
+// SetStore routes pattern (or DefaultTable) to store.
+func (f *File) SetStore(pattern, store string) {
+	if f.Tables == nil {
+		f.Tables = map[string]Table{}
+	}
+	t := f.Tables[pattern]
+	t.Store = store
+	f.Tables[pattern] = t
+}
+
+// Validate checks every key and names the first bad one.
+func (f *File) Validate() error {
+	switch f.Auth {
+	case "", "none", "identify", "verify":
+	default:
+		return fmt.Errorf("auth: %q is not none, identify or verify", f.Auth)
+	}
+	for _, pattern := range f.patterns() {
+		t := f.Tables[pattern]
+		key := fmt.Sprintf("tables.%q.store", pattern)
+		switch t.Store {
+		case adapter.BackendBigtable, adapter.BackendSpanner:
+		case adapter.BackendEmbedded:
+			if pattern != DefaultTable {
+				return fmt.Errorf("%s: embedded can only be the default store", key)
+			}
+		case "":
+			return fmt.Errorf("%s: missing", key)
+		default:
+			return fmt.Errorf("%s: %q is not bigtable, spanner or embedded", key, t.Store)
+		}
+		if _, err := path.Match(pattern, ""); err != nil {
+			return fmt.Errorf("tables.%q: bad pattern: %v", pattern, err)
+		}
+	}
+	uses := map[string]bool{}
+	for _, t := range f.Tables {
+		uses[t.Store] = true
+	}
+	home := f.Home()
+	uses[home] = true
+	embedded := home == adapter.BackendEmbedded
+	if uses[adapter.BackendBigtable] && !embedded && (f.Backends.Bigtable.Project == "" || f.Backends.Bigtable.Instance == "") {
+		return errors.New("backends.bigtable: project and instance are required when a table uses bigtable")
+	}
+	if uses[adapter.BackendSpanner] && f.Backends.Spanner.Database == "" {
+		return errors.New("backends.spanner.database: required when a table uses spanner")
+	}
+	if db := f.Backends.Spanner.Database; db != "" && !validDatabase(db) {
+		return fmt.Errorf("backends.spanner.database: %q is not projects/P/instances/I/databases/D", db)
+	}
+	return nil
+}
+
+func validDatabase(db string) bool {
+	p := strings.Split(db, "/")
+	return len(p) == 6 && p[0] == "projects" && p[2] == "instances" && p[4] == "databases" && p[1] != "" && p[3] != "" && p[5] != ""
+}
+
+// patterns lists the tables: keys in a stable order.
+func (f *File) patterns() []string {
+	out := make([]string, 0, len(f.Tables))
+	for p := range f.Tables {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Home is the home backend: tables.default.store, or embedded.
+func (f *File) Home() string {
+	if t, ok := f.Tables[DefaultTable]; ok && t.Store != "" {
+		return t.Store
+	}
+	return adapter.BackendEmbedded
+}
+
+// Apply copies the file's backend settings and routes into cfg.
+func (f *File) Apply(cfg *adapter.Config) {
+	cfg.Backend = f.Home()
+	cfg.BigtableProject = f.Backends.Bigtable.Project
+	cfg.BigtableInstance = f.Backends.Bigtable.Instance
+	cfg.SpannerDatabase = f.Backends.Spanner.Database
+	cfg.Routes = nil
+	for _, p := range f.patterns() {
+		if p != DefaultTable {
+			cfg.Routes = append(cfg.Routes, adapter.Route{Pattern: p, Backend: f.Tables[p].Store})
+		}
+	}
+}

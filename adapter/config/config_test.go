@@ -1,0 +1,88 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dualread/dualread/adapter"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "dualread.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) string { return "" }
+
+func TestLoadAndApply(t *testing.T) {
+	p := write(t, `
+listen: 127.0.0.1:9000
+backends:
+  bigtable: {project: p, instance: i}
+  spanner: {database: projects/p/instances/i/databases/d}
+tables:
+  default: {store: bigtable}
+  "orders*": {store: spanner}
+`)
+	env := map[string]string{"DUALREAD_LISTEN": "127.0.0.1:9100", "DUALREAD_TABLES": "ledger=spanner"}
+	f, err := Load(p, func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Listen != "127.0.0.1:9100" {
+		t.Errorf("env did not override listen: %q", f.Listen)
+	}
+	var cfg adapter.Config
+	f.Apply(&cfg)
+	if cfg.Backend != "bigtable" || cfg.SpannerDatabase != "projects/p/instances/i/databases/d" || len(cfg.Routes) != 2 {
+		t.Errorf("Apply: %+v", cfg)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{"lisen: x", "lisen"},
+		{"tables:\n  orders: {store: spaner}", `tables."orders".store`},
+		{"tables:\n  orders: {}", `tables."orders".store: missing`},
+		{"tables:\n  orders: {store: embedded}", "embedded can only be the default"},
+		{"tables:\n  orders: {store: spanner}", "backends.spanner.database"},
+		{"tables:\n  default: {store: bigtable}", "backends.bigtable"},
+		{"backends:\n  spanner: {database: mydb}", "backends.spanner.database"},
+		{"auth: maybe", "auth"},
+		{"tables:\n  \"orders[\": {store: bigtable}\n  default: {store: embedded}", "bad pattern"},
+	} {
+		_, err := Load(write(t, c.body), noEnv, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want one naming %q", c.body, err, c.want)
+		}
+	}
+}
+
+func TestNoFileIsEmbedded(t *testing.T) {
+	f, err := Load("", noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg adapter.Config
+	f.Apply(&cfg)
+	if cfg.Backend != adapter.BackendEmbedded || cfg.Routes != nil {
+		t.Errorf("Apply: %+v", cfg)
+	}
+}
+
+func TestOverrideBeforeValidation(t *testing.T) {
+	p := write(t, "tables:\n  default: {store: spanner}\n")
+	f, err := Load(p, noEnv, func(f *File) { f.Backends.Spanner.Database = "projects/p/instances/i/databases/d" })
+	if err != nil {
+		t.Fatalf("a flag supplying the missing database was not applied before validation: %v", err)
+	}
+	if f.Home() != adapter.BackendSpanner {
+		t.Errorf("Home() = %q", f.Home())
+	}
+}
