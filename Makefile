@@ -43,9 +43,19 @@ standins:
 vet:
 	$(GO) vet ./...
 
-# go test runs every fuzz target's seed corpus as an ordinary test.
+# go test runs every fuzz target's seed corpus as an ordinary test. The
+# semantic suites (differential against DynamoDB Local, e2e) then run again
+# with the adapter on each other backend: gcloud's Bigtable emulator in its
+# own process, and the Cloud Spanner emulator.
+MATRIX_BACKENDS ?= bigtable spanner
+MATRIX_PKGS     ?= ./tests/differential ./tests/e2e
+
 test: deps standins vet
 	$(GO) test $(TESTFLAGS) ./...
+	@for b in $(MATRIX_BACKENDS); do \
+	  echo "== semantic suites on the $$b backend"; \
+	  DUALREAD_TEST_BACKEND=$$b $(GO) test -count=1 $(TESTFLAGS) $(MATRIX_PKGS) || exit 1; \
+	done
 
 run: build
 	$(BIN) serve $(ARGS)
