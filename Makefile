@@ -48,7 +48,7 @@ vet:
 # with the adapter on each other backend: gcloud's Bigtable emulator in its
 # own process, and the Cloud Spanner emulator.
 MATRIX_BACKENDS ?= bigtable spanner
-MATRIX_PKGS     ?= ./tests/differential ./tests/e2e
+MATRIX_PKGS     ?= ./tests/differential ./tests/e2e ./tests/contention
 
 test: deps standins vet
 	$(GO) test $(TESTFLAGS) ./...
