@@ -48,8 +48,17 @@ type Adapter struct {
 	Executor *dynamo.Executor
 	Handler  http.Handler
 
+	routing   *routing
 	stopSweep context.CancelFunc
 	swept     chan struct{}
+}
+
+// BackendFor names the backend a table created now would be placed on.
+func (a *Adapter) BackendFor(table string) string {
+	if a.routing == nil {
+		return BackendEmbedded
+	}
+	return a.routing.backendFor(table)
 }
 
 // sweeper is a store with housekeeping to run periodically (btstore: finish
@@ -125,7 +134,7 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if so.Region == "" {
 		so.Region = cfg.Region
 	}
-	a := &Adapter{Store: st, Executor: exec, Handler: server.New(exec, so), swept: make(chan struct{})}
+	a := &Adapter{Store: st, Executor: exec, Handler: server.New(exec, so), routing: rt, swept: make(chan struct{})}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopSweep = cancel
 	go a.sweep(sctx, cfg.Logger)
