@@ -13,13 +13,23 @@ import (
 	"github.com/dualread/dualread/internal/testenv"
 )
 
-// TestRestartKeepsData runs the adapter on an external Bigtable emulator,
-// stops it, starts a new one on the same instance and checks that tables,
-// indexes, TTL settings and items are all still there.
+// TestRestartKeepsData runs the adapter on each external backend (Bigtable
+// emulator, Spanner emulator), stops it, starts a new one on the same
+// instance and checks that tables, indexes, TTL settings and items are all
+// still there.
 func TestRestartKeepsData(t *testing.T) {
-	t.Setenv("BIGTABLE_EMULATOR_HOST", testenv.StartBigtableEmulator(t))
+	t.Run("bigtable", func(t *testing.T) {
+		t.Setenv("BIGTABLE_EMULATOR_HOST", testenv.StartBigtableEmulator(t))
+		restartKeepsData(t, adapter.Config{Backend: adapter.BackendBigtable, BigtableProject: "proj", BigtableInstance: "inst"})
+	})
+	t.Run("spanner", func(t *testing.T) {
+		t.Setenv("SPANNER_EMULATOR_HOST", testenv.StartSpannerEmulator(t))
+		restartKeepsData(t, adapter.Config{Backend: adapter.BackendSpanner, SpannerDatabase: "projects/proj/instances/inst/databases/db"})
+	})
+}
+
+func restartKeepsData(t *testing.T, cfg adapter.Config) {
 	ctx := context.Background()
-	cfg := adapter.Config{Backend: adapter.BackendBigtable, BigtableProject: "proj", BigtableInstance: "inst"}
 	start := func() (*dynamodb.Client, func()) {
 		a, err := adapter.Open(ctx, cfg)
 		if err != nil {
