@@ -431,6 +431,32 @@ func bytesSuccessor(b []byte) []byte {
 	return nil
 }
 
+// pageItem applies the filter and projection to one item read; keep is
+// false when the filter rejects it (it still counts as scanned).
+func (e *Executor) pageItem(ctx context.Context, pg *page, item attr.Item) (out attr.Item, keep bool, err error) {
+	filterOn := item
+	if pg.fetch || pg.fetchFilter {
+		full, err := e.readItem(ctx, pg.t, pg.t.key.keyOf(item))
+		if err != nil || full == nil {
+			return nil, false, err
+		}
+		filterOn = full
+		if pg.fetch {
+			item = full
+		}
+	}
+	if pg.filter != nil {
+		ok, err := pg.filter.Eval(filterOn)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+	}
+	if pg.proj != nil {
+		item = pg.proj.Apply(item)
+	}
+	return item, true, nil
+}
+
 // runPage reads one page: Limit and the 1 MB cap count items read before the
 // filter, as in DynamoDB; LastEvaluatedKey is the last item read.
 func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, error) {
@@ -459,46 +485,20 @@ func (e *Executor) runPage(ctx context.Context, pg *page, capMode string) (any, 
 		scanned++
 		bytesRd += item.Size()
 		last = item
+		out, keep, err := e.pageItem(ctx, pg, item)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			count++
+			if !pg.count {
+				items = append(items, out)
+			}
+		}
 		// DynamoDB returns LastEvaluatedKey whenever the page stops on Limit or
 		// the 1 MB cap, even if no item follows.
-		more = pg.limit > 0 && scanned == pg.limit || bytesRd >= maxPageBytes
-		filterOn := item
-		if pg.fetch || pg.fetchFilter {
-			full, err := e.readItem(ctx, pg.t, pg.t.key.keyOf(item))
-			if err != nil {
-				return nil, err
-			}
-			if full == nil {
-				if more {
-					break
-				}
-				continue
-			}
-			filterOn = full
-			if pg.fetch {
-				item = full
-			}
-		}
-		if pg.filter != nil {
-			ok, err := pg.filter.Eval(filterOn)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				if more {
-					break
-				}
-				continue
-			}
-		}
-		count++
-		if !pg.count {
-			if pg.proj != nil {
-				item = pg.proj.Apply(item)
-			}
-			items = append(items, item)
-		}
-		if more {
+		if pg.limit > 0 && scanned == pg.limit || bytesRd >= maxPageBytes {
+			more = true
 			break
 		}
 	}

@@ -350,7 +350,7 @@ func (g *Gen) transactWrite() Op {
 	}
 	req := map[string]any{"TransactItems": acts}
 	if g.chance(0.2) {
-		req["ClientRequestToken"] = fmt.Sprintf("tok-%d", g.rng.Uint64())
+		req["ClientRequestToken"] = fmt.Sprintf("t%08x-%d", g.run, g.rng.Uint64())
 	}
 	return Op{Target: "TransactWriteItems", Body: req}
 }

@@ -2,6 +2,7 @@ package differential
 
 import (
 	"encoding/base64"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -13,11 +14,19 @@ import (
 type Gen struct {
 	rng    *rand.Rand
 	tables []Table
+	run    uint32 // tags this run's ClientRequestTokens
 }
 
 // NewGen returns a generator over tables seeded with seed.
 func NewGen(seed uint64, tables []Table) *Gen {
-	return &Gen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), tables: tables}
+	// DynamoDB remembers ClientRequestTokens per endpoint, not per table, so
+	// tokens carry a tag of this run's (uniquely named) tables: two runs with
+	// one seed against one DynamoDB Local must not share tokens.
+	h := fnv.New32a()
+	for _, t := range tables {
+		h.Write([]byte(t.Name))
+	}
+	return &Gen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), tables: tables, run: h.Sum32()}
 }
 
 func (g *Gen) chance(p float64) bool { return g.rng.Float64() < p }
