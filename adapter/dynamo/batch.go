@@ -97,12 +97,11 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 	}
 	responses := map[string][]attr.Item{}
 	unprocessed := map[string]*keysAndAttributes{}
-	var caps []*capacity
+	units := map[string]float64{}
 	size := 0
 	for _, name := range sortedTables(preps) {
 		pr := preps[name]
 		responses[name] = []attr.Item{}
-		units := 0.0
 		for i, k := range pr.ka.Keys {
 			if size >= maxBatchGetBytes {
 				rest := *pr.ka
@@ -114,7 +113,7 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 			if err != nil {
 				return nil, err
 			}
-			units += readUnits(item.Size(), pr.ka.ConsistentRead)
+			units[name] += readUnits(item.Size(), pr.ka.ConsistentRead)
 			if item == nil {
 				continue
 			}
@@ -124,12 +123,9 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 			}
 			responses[name] = append(responses[name], item)
 		}
-		if c := consumed(req.ReturnConsumedCapacity, name, units); c != nil {
-			caps = append(caps, c)
-		}
 	}
 	resp := map[string]any{"Responses": responses, "UnprocessedKeys": unprocessed}
-	if caps != nil {
+	if caps := consumedList(req.ReturnConsumedCapacity, units); caps != nil {
 		resp["ConsumedCapacity"] = caps
 	}
 	return resp, nil
@@ -222,11 +218,7 @@ func (e *Executor) batchWriteItem(ctx context.Context, req *batchWriteRequest) (
 		units[tables[i]] += writeUnits(max(sizes[i], res.old.Size()))
 	}
 	resp := map[string]any{"UnprocessedItems": map[string]any{}}
-	if req.ReturnConsumedCapacity == "TOTAL" || req.ReturnConsumedCapacity == "INDEXES" {
-		var caps []*capacity
-		for _, name := range sortedTables(units) {
-			caps = append(caps, consumed(req.ReturnConsumedCapacity, name, units[name]))
-		}
+	if caps := consumedList(req.ReturnConsumedCapacity, units); caps != nil {
 		resp["ConsumedCapacity"] = caps
 	}
 	return resp, nil

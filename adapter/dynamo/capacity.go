@@ -42,3 +42,16 @@ func consumed(mode, table string, units float64) *capacity {
 	}
 	return nil
 }
+
+// consumedList renders ReturnConsumedCapacity for several tables (batch and
+// transaction operations), in table-name order; nil when not asked.
+func consumedList(mode string, units map[string]float64) []*capacity {
+	if mode != "TOTAL" && mode != "INDEXES" {
+		return nil
+	}
+	caps := make([]*capacity, 0, len(units))
+	for _, name := range sortedTables(units) {
+		caps = append(caps, consumed(mode, name, units[name]))
+	}
+	return caps
+}

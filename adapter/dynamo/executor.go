@@ -130,6 +130,19 @@ func (e *Executor) publicError(err error) error {
 	case errors.Is(err, store.ErrCrossBackend):
 		return ddberr.Validation("Transactions across tables kept on different backends (Spanner and Bigtable) are not supported; route these tables to one backend")
 	}
+	if de := attrError(err); de != nil {
+		return de
+	}
+	return err
+}
+
+// attrError maps the attr package's decoding and validation errors to
+// DynamoDB's; nil when err is none of them.
+func attrError(err error) *ddberr.Error {
+	var se *attr.SerializationError
+	if errors.As(err, &se) {
+		return ddberr.Serialization("%s", se.Msg)
+	}
 	var ve *attr.ValidationError
 	if errors.As(err, &ve) {
 		return ddberr.Validation("%s", ve.Msg)
@@ -138,7 +151,7 @@ func (e *Executor) publicError(err error) error {
 	if errors.As(err, &ne) {
 		return ddberr.Validation("%s", ne.Msg)
 	}
-	return err
+	return nil
 }
 
 // handler adapts a typed operation to opFunc, decoding the request body.
@@ -163,17 +176,8 @@ func decodeRequest(body []byte, v any) error {
 	if err == nil {
 		return nil
 	}
-	var se *attr.SerializationError
-	if errors.As(err, &se) {
-		return ddberr.Serialization("%s", se.Msg)
-	}
-	var ve *attr.ValidationError
-	if errors.As(err, &ve) {
-		return ddberr.Validation("%s", ve.Msg)
-	}
-	var ne *attr.NumberError
-	if errors.As(err, &ne) {
-		return ddberr.Validation("%s", ne.Msg)
+	if de := attrError(err); de != nil {
+		return de
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {

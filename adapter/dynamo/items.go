@@ -246,6 +246,49 @@ func (c *conditionalParams) checkReturnOnFailure() error {
 	return ddberr.Validation("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", c.ReturnValuesOnConditionCheckFailure)
 }
 
+// prepareConditional validates what PutItem and DeleteItem share, in
+// DynamoDB's order (table name, the operation's own check, ReturnValues,
+// expressions), and resolves the table.
+func (e *Executor) prepareConditional(ctx context.Context, tableNameP *string, c *conditionalParams, own func() error) (*table, *expr.Condition, error) {
+	name, err := tableName(tableNameP)
+	if err != nil {
+		return nil, nil, err
+	}
+	if own != nil {
+		if err := own(); err != nil {
+			return nil, nil, err
+		}
+	}
+	switch c.ReturnValues {
+	case "", "NONE", "ALL_OLD":
+	default:
+		return nil, nil, ddberr.Validation("Return values set to invalid value")
+	}
+	if err := c.checkReturnOnFailure(); err != nil {
+		return nil, nil, err
+	}
+	if err := checkExprMix(&c.exprAttrs, present(param{"Expected", c.Expected != nil}),
+		present(param{"ConditionExpression", c.ConditionExpression != nil})); err != nil {
+		return nil, nil, err
+	}
+	p, err := c.params()
+	if err != nil {
+		return nil, nil, err
+	}
+	cond, err := c.condition(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.CheckUnused(); err != nil {
+		return nil, nil, err
+	}
+	t, err := e.catalog.get(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, cond, nil
+}
+
 type putItemRequest struct {
 	conditionalParams
 	TableName *string   `json:"TableName"`
@@ -253,37 +296,12 @@ type putItemRequest struct {
 }
 
 func (e *Executor) putItem(ctx context.Context, req *putItemRequest) (any, error) {
-	name, err := tableName(req.TableName)
-	if err != nil {
-		return nil, err
-	}
-	if req.Item == nil {
-		return nil, ddberr.Validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
-	}
-	switch req.ReturnValues {
-	case "", "NONE", "ALL_OLD":
-	default:
-		return nil, ddberr.Validation("Return values set to invalid value")
-	}
-	if err := req.checkReturnOnFailure(); err != nil {
-		return nil, err
-	}
-	if err := checkExprMix(&req.exprAttrs, present(param{"Expected", req.Expected != nil}),
-		present(param{"ConditionExpression", req.ConditionExpression != nil})); err != nil {
-		return nil, err
-	}
-	p, err := req.params()
-	if err != nil {
-		return nil, err
-	}
-	cond, err := req.condition(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckUnused(); err != nil {
-		return nil, err
-	}
-	t, err := e.catalog.get(ctx, name)
+	t, cond, err := e.prepareConditional(ctx, req.TableName, &req.conditionalParams, func() error {
+		if req.Item == nil {
+			return ddberr.Validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +326,7 @@ func (e *Executor) putItem(ctx context.Context, req *putItemRequest) (any, error
 	if req.ReturnValues == "ALL_OLD" && res.old != nil {
 		resp["Attributes"] = res.old
 	}
-	if c := consumed(req.ReturnConsumedCapacity, name, writeUnits(max(res.old.Size(), req.Item.Size()))); c != nil {
+	if c := consumed(req.ReturnConsumedCapacity, t.name, writeUnits(max(res.old.Size(), req.Item.Size()))); c != nil {
 		resp["ConsumedCapacity"] = c
 	}
 	return resp, nil
@@ -321,34 +339,7 @@ type deleteItemRequest struct {
 }
 
 func (e *Executor) deleteItem(ctx context.Context, req *deleteItemRequest) (any, error) {
-	name, err := tableName(req.TableName)
-	if err != nil {
-		return nil, err
-	}
-	switch req.ReturnValues {
-	case "", "NONE", "ALL_OLD":
-	default:
-		return nil, ddberr.Validation("Return values set to invalid value")
-	}
-	if err := req.checkReturnOnFailure(); err != nil {
-		return nil, err
-	}
-	if err := checkExprMix(&req.exprAttrs, present(param{"Expected", req.Expected != nil}),
-		present(param{"ConditionExpression", req.ConditionExpression != nil})); err != nil {
-		return nil, err
-	}
-	p, err := req.params()
-	if err != nil {
-		return nil, err
-	}
-	cond, err := req.condition(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckUnused(); err != nil {
-		return nil, err
-	}
-	t, err := e.catalog.get(ctx, name)
+	t, cond, err := e.prepareConditional(ctx, req.TableName, &req.conditionalParams, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +358,7 @@ func (e *Executor) deleteItem(ctx context.Context, req *deleteItemRequest) (any,
 	if req.ReturnValues == "ALL_OLD" && res.old != nil {
 		resp["Attributes"] = res.old
 	}
-	if c := consumed(req.ReturnConsumedCapacity, name, writeUnits(res.old.Size())); c != nil {
+	if c := consumed(req.ReturnConsumedCapacity, t.name, writeUnits(res.old.Size())); c != nil {
 		resp["ConsumedCapacity"] = c
 	}
 	return resp, nil

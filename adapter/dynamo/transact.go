@@ -233,11 +233,7 @@ func (e *Executor) transactWriteItems(ctx context.Context, req *transactWriteReq
 		return nil, err
 	}
 	resp := map[string]any{}
-	if req.ReturnConsumedCapacity == "TOTAL" || req.ReturnConsumedCapacity == "INDEXES" {
-		var caps []*capacity
-		for _, name := range sortedTables(units) {
-			caps = append(caps, consumed(req.ReturnConsumedCapacity, name, units[name]))
-		}
+	if caps := consumedList(req.ReturnConsumedCapacity, units); caps != nil {
 		resp["ConsumedCapacity"] = caps
 	}
 	return resp, nil
@@ -361,11 +357,7 @@ func (e *Executor) transactGetItems(ctx context.Context, req *transactGetRequest
 		return nil, err
 	}
 	resp := map[string]any{"Responses": out}
-	if req.ReturnConsumedCapacity == "TOTAL" || req.ReturnConsumedCapacity == "INDEXES" {
-		var caps []*capacity
-		for _, name := range sortedTables(units) {
-			caps = append(caps, consumed(req.ReturnConsumedCapacity, name, units[name]))
-		}
+	if caps := consumedList(req.ReturnConsumedCapacity, units); caps != nil {
 		resp["ConsumedCapacity"] = caps
 	}
 	return resp, nil
