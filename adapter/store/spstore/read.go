@@ -22,13 +22,18 @@ func checkKey(key []byte) error {
 	return nil
 }
 
-// isNoTable says whether err is Spanner's answer to a read or a commit that
-// names a missing table. Row-not-found has code NotFound too, and so would a
-// missing database or session, so the message is checked as well (real
-// Spanner and the emulator both say "Table not found: <name>").
+// isNoTable says whether err is Spanner's answer to a read, query or commit
+// that names a missing table: NotFound from the read API and commits,
+// InvalidArgument from SQL (the query does not compile), both with "Table not
+// found: <name>". Row-not-found has code NotFound too, and so would a
+// missing database or session, hence the message check.
 func isNoTable(err error) bool {
-	return spanner.ErrCode(err) == codes.NotFound && !errors.Is(err, spanner.ErrRowNotFound) &&
-		strings.Contains(strings.ToLower(spanner.ErrDesc(err)), "table not found")
+	switch spanner.ErrCode(err) {
+	case codes.NotFound, codes.InvalidArgument:
+		return !errors.Is(err, spanner.ErrRowNotFound) &&
+			strings.Contains(strings.ToLower(spanner.ErrDesc(err)), "table not found")
+	}
+	return false
 }
 
 // dataErr maps a data error: a missing table is a missing space.

@@ -177,17 +177,14 @@ func ensureDatabase(ctx context.Context, admin *database.DatabaseAdminClient, db
 // ensureMeta creates the metadata table if missing, records the layout
 // version in a new database and checks it in an existing one.
 func (s *Store) ensureMeta(ctx context.Context) error {
-	have, err := s.schemaObjects(ctx, metaTable)
+	err := s.converge(ctx, "create "+metaTable, []string{metaTable}, func(have map[string]bool) []string {
+		if have[metaTable] {
+			return nil
+		}
+		return []string{createMetaDDL()}
+	})
 	if err != nil {
 		return err
-	}
-	if !have[metaTable] {
-		if err := s.updateDDL(ctx, createMetaDDL()); err != nil {
-			// A concurrent Open may have created it: look again.
-			if have, err2 := s.schemaObjects(ctx, metaTable); err2 != nil || !have[metaTable] {
-				return fmt.Errorf("spstore: create %s: %w", metaTable, err)
-			}
-		}
 	}
 	var found string
 	_, err = s.client.ReadWriteTransaction(ctx, func(ctx context.Context, tx *spanner.ReadWriteTransaction) error {

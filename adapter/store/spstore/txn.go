@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"cloud.google.com/go/spanner"
 	"google.golang.org/grpc/codes"
@@ -31,19 +32,19 @@ func (e *fnError) Error() string { return e.err.Error() }
 // number of attempts and the total time are bounded, and running out of
 // either is store.ErrConflict.
 func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx store.Txn) error) error {
-	// The client refuses to start a transaction from inside another one's
-	// closure (it marks that context); fn gets the caller's context instead,
-	// so an fn that runs an unrelated Update (the conformance suite does, to
-	// force a conflict) works as it does on other backends.
-	fnCtx := ctx
 	bctx, cancel := context.WithTimeout(ctx, s.cfg.budget)
 	defer cancel()
-	attempts, aborts := 0, 0
+	// The client refuses to start a transaction from inside another one's
+	// closure (it marks the context it passes to it); fn gets bctx instead,
+	// so an fn that runs an unrelated Update (the conformance suite does, to
+	// force a conflict) works as it does on other backends.
+	fnCtx := bctx
+	attempts, retries := 0, 0
 	var fnErr error
 	_, err := s.client.ReadWriteTransaction(bctx, func(tctx context.Context, rw *spanner.ReadWriteTransaction) error {
 		fnErr = nil
 		if attempts > 0 {
-			aborts++
+			retries++
 		}
 		if attempts >= s.cfg.maxAttempts {
 			return errTooManyAttempts
@@ -51,10 +52,10 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx stor
 		attempts++
 		t := &txn{rw: rw, writes: map[string]*write{}}
 		if err := fn(fnCtx, t); err != nil {
-			if t.abortErr != nil {
-				// A read inside fn was aborted by Spanner: the whole attempt
-				// is void, whatever fn made of the error. Retry.
-				return t.abortErr
+			if t.retryErr != nil {
+				// A read inside fn voided the attempt: whatever fn made of
+				// the error, let the client retry.
+				return t.retryErr
 			}
 			fnErr = err
 			return &fnError{err}
@@ -65,15 +66,21 @@ func (s *Store) Update(ctx context.Context, fn func(ctx context.Context, tx stor
 		}
 		return rw.BufferWrite(t.mutations())
 	})
+	if attempts > 1 {
+		s.log.DebugContext(ctx, "spstore: update retried", "attempts", attempts, "err", err)
+	}
+	// ranOut: the budget ended, or the caller's context ended after at least
+	// one conflict. fn then typically fails on the context's error in a read;
+	// that is a conflict, not fn's own error.
+	ranOut := bctx.Err() != nil && (retries > 0 || ctx.Err() == nil)
 	switch {
 	case err == nil:
 		return nil
-	case fnErr != nil:
+	case fnErr != nil && !(ranOut && errors.Is(fnErr, bctx.Err())):
 		return fnErr
 	case errors.Is(err, errTooManyAttempts):
 		return fmt.Errorf("spstore: gave up after %d attempts: %w", attempts, store.ErrConflict)
-	case aborts > 0 && bctx.Err() != nil:
-		// The budget or the caller's context ran out while conflicting.
+	case ranOut:
 		return fmt.Errorf("spstore: gave up after %d attempts: %w", attempts, errors.Join(store.ErrConflict, bctx.Err()))
 	case isNoTable(err):
 		return fmt.Errorf("spstore: commit: %w", store.ErrNoSpace)
@@ -97,9 +104,9 @@ type txn struct {
 	rw     *spanner.ReadWriteTransaction
 	writes map[string]*write // by rowID
 	seq    int
-	// abortErr is the first Aborted error a read returned: the attempt is
-	// dead and must be retried even if fn swallows or rewraps the error.
-	abortErr error
+	// retryErr is the first read error that voids the attempt (see
+	// voidsAttempt): it is retried even if fn swallows or rewraps it.
+	retryErr error
 	// err is the first invalid Put or Delete (bad space or key), returned
 	// instead of committing since Put and Delete cannot return errors.
 	err error
@@ -125,10 +132,26 @@ func (t *txn) Get(ctx context.Context, space string, key []byte) ([]byte, bool, 
 		return slices.Clone(w.value), true, nil
 	}
 	v, ok, err := readValue(ctx, t.rw, space, key)
-	if err != nil && spanner.ErrCode(err) == codes.Aborted && t.abortErr == nil {
-		t.abortErr = err // wraps the client's own error, which it knows to retry
+	if err != nil && t.retryErr == nil && voidsAttempt(err) {
+		t.retryErr = err // wraps the client's own error, which it knows to retry
 	}
 	return v, ok, err
+}
+
+// voidsAttempt says whether a read error inside a read-write transaction
+// ends that attempt in a way the client retries: Spanner aborted the
+// transaction (it lost a conflict), or the read that was to begin the
+// transaction inline failed, so no transaction exists (the client then
+// retries with an explicit BeginTransaction; the client's own test for it
+// is this message).
+func voidsAttempt(err error) bool {
+	switch spanner.ErrCode(err) {
+	case codes.Aborted:
+		return true
+	case codes.Internal:
+		return strings.Contains(err.Error(), "failed inline begin transaction")
+	}
+	return false
 }
 
 // Put buffers key=value; key and value are copied.

@@ -86,36 +86,66 @@ func TestFnErrorNotRetried(t *testing.T) {
 }
 
 // TestConflictBudget makes every attempt conflict (fn lets another
-// transaction change what it read) and checks that Update stops after the
-// attempt budget with store.ErrConflict.
+// transaction change what it read) and checks that Update stops with
+// store.ErrConflict when the attempt budget or the caller's context runs out.
 func TestConflictBudget(t *testing.T) {
-	s := open(t, emulatorDB(t))
-	spstore.SetMaxAttempts(s, 3)
-	mustCreate(t, s, "sp")
-	attempts := 0
-	err := s.Update(t.Context(), func(ctx context.Context, tx store.Txn) error {
-		attempts++
-		if _, _, err := tx.Get(ctx, "sp", []byte("k")); err != nil {
-			return err
-		}
-		if err := s.Update(ctx, func(ctx context.Context, tx2 store.Txn) error {
-			tx2.Put("sp", []byte("k"), []byte(fmt.Sprint("other", attempts)))
-			return nil
-		}); err != nil {
-			return err
-		}
-		tx.Put("sp", []byte("k"), []byte("mine"))
-		return nil
-	})
-	if !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("Update = %v, want ErrConflict", err)
+	db := emulatorDB(t)
+	tests := []struct {
+		name        string
+		maxAttempts int
+		timeout     time.Duration
+		wantCtxErr  bool
+	}{
+		{"attempts", 3, time.Minute, false},
+		{"context", 1000, 1500 * time.Millisecond, true},
 	}
-	if attempts != 3 {
-		t.Errorf("fn ran %d times, want 3 (the budget)", attempts)
-	}
-	v, _, _ := s.Get(t.Context(), "sp", []byte("k"))
-	if string(v) != "other3" {
-		t.Errorf("k = %q, want the last interfering write other3", v)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, other := open(t, db), open(t, db)
+			// Only s has the test's budget: the interfering writer may itself
+			// be aborted a few times (by s's live transaction) before it gets
+			// through.
+			spstore.SetMaxAttempts(s, tc.maxAttempts)
+			space := "sp_" + tc.name
+			mustCreate(t, s, space)
+			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
+			defer cancel()
+			attempts := 0
+			err := s.Update(ctx, func(ctx context.Context, tx store.Txn) error {
+				attempts++
+				if _, _, err := tx.Get(ctx, space, []byte("k")); err != nil {
+					return err
+				}
+				// t.Context(), not ctx: the interferer must not run out first.
+				if err := other.Update(t.Context(), func(ctx context.Context, tx2 store.Txn) error {
+					tx2.Put(space, []byte("k"), []byte(fmt.Sprint("other", attempts)))
+					return nil
+				}); err != nil {
+					return err
+				}
+				tx.Put(space, []byte("k"), []byte("mine"))
+				return nil
+			})
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("Update = %v, want ErrConflict", err)
+			}
+			if got := errors.Is(err, context.DeadlineExceeded); got != tc.wantCtxErr {
+				t.Errorf("Update = %v: is DeadlineExceeded = %v, want %v", err, got, tc.wantCtxErr)
+			}
+			if tc.maxAttempts < 1000 && attempts != tc.maxAttempts {
+				t.Errorf("fn ran %d times, want %d (the budget)", attempts, tc.maxAttempts)
+			}
+			if attempts < 2 {
+				t.Errorf("fn ran %d times, want retries", attempts)
+			}
+			v, _, _ := s.Get(t.Context(), space, []byte("k"))
+			if want := fmt.Sprint("other", attempts); string(v) != want && tc.maxAttempts < 1000 {
+				t.Errorf("k = %q, want the last interfering write %s", v, want)
+			} else if string(v) == "mine" {
+				t.Errorf("k = %q: a conflicting attempt committed", v)
+			}
+			t.Logf("%d attempts: %v", attempts, err)
+		})
 	}
 }
 
@@ -142,6 +172,19 @@ func TestMissingSpaceAborts(t *testing.T) {
 	})
 	if !errors.Is(err, store.ErrNoSpace) {
 		t.Fatalf("tx.Get on a missing space: %v, want ErrNoSpace", err)
+	}
+	// Scans in both directions (the read API and SQL report it differently).
+	for _, r := range []store.Range{{}, {Reverse: true}, {Start: []byte("a"), End: []byte("b"), Limit: 1, Reverse: true}} {
+		n := 0
+		for _, err := range s.Scan(t.Context(), "missing", r) {
+			n++
+			if !errors.Is(err, store.ErrNoSpace) {
+				t.Errorf("Scan(%+v) on a missing space: %v, want ErrNoSpace", r, err)
+			}
+		}
+		if n != 1 {
+			t.Errorf("Scan(%+v) on a missing space yielded %d times, want one error", r, n)
+		}
 	}
 }
 
@@ -291,4 +334,41 @@ func deref(p *string) any {
 		return nil
 	}
 	return *p
+}
+
+// TestSchemaChangeDuringTransaction checks that CreateSpace and DropSpace
+// succeed while a read-write transaction is open: the emulator refuses schema
+// changes then (FailedPrecondition), and spstore retries until it is over.
+func TestSchemaChangeDuringTransaction(t *testing.T) {
+	db := emulatorDB(t)
+	s, other := open(t, db), open(t, db)
+	mustCreate(t, s, "sp")
+	mustCreate(t, s, "to_drop")
+	started, ddlDone := make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	err := s.Update(t.Context(), func(ctx context.Context, tx store.Txn) error {
+		if _, _, err := tx.Get(ctx, "sp", []byte("k")); err != nil {
+			return err
+		}
+		once.Do(func() {
+			close(started)
+			go func() {
+				ddlDone <- errors.Join(other.CreateSpace(t.Context(), "created"), other.DropSpace(t.Context(), "to_drop"))
+			}()
+		})
+		time.Sleep(300 * time.Millisecond) // hold the transaction open while the DDL is tried
+		tx.Put("sp", []byte("k"), []byte("v"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := <-ddlDone; err != nil {
+		t.Fatalf("schema change next to a transaction: %v", err)
+	}
+	mustPut(t, s, "created", "k", "v")
+	if _, _, err := s.Get(t.Context(), "to_drop", []byte("k")); !errors.Is(err, store.ErrNoSpace) {
+		t.Fatalf("Get on dropped space: %v, want ErrNoSpace", err)
+	}
 }
