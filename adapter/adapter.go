@@ -12,6 +12,7 @@ import (
 
 	"github.com/dualread/dualread/adapter/dynamo"
 	"github.com/dualread/dualread/adapter/server"
+	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/adapter/store"
 	"github.com/dualread/dualread/adapter/store/btstore"
 	"github.com/dualread/dualread/adapter/store/route"
@@ -40,6 +41,16 @@ type Config struct {
 	Region string
 	Server server.Options
 	Logger *slog.Logger
+	// Shadow, if set, re-sends sampled reads to DynamoDB and hands both
+	// answers to Shadow.Sink (issue 4; per-table modes come with the audit).
+	Shadow *ShadowConfig
+}
+
+// ShadowConfig configures shadow reads.
+type ShadowConfig struct {
+	Caller shadow.Caller
+	Sink   shadow.Sink
+	Limits shadow.Config
 }
 
 // Adapter is a running adapter's parts.
@@ -49,6 +60,7 @@ type Adapter struct {
 	Handler  http.Handler
 
 	routing   *routing
+	Shadower  *shadow.Shadower // nil without shadow reads
 	stopSweep context.CancelFunc
 	swept     chan struct{}
 }
@@ -134,7 +146,12 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if so.Region == "" {
 		so.Region = cfg.Region
 	}
-	a := &Adapter{Store: st, Executor: exec, Handler: server.New(exec, so), routing: rt, swept: make(chan struct{})}
+	a := &Adapter{Store: st, Executor: exec, routing: rt, swept: make(chan struct{})}
+	if sc := cfg.Shadow; sc != nil {
+		a.Shadower = shadow.New(sc.Limits, sc.Caller, sc.Sink, cfg.Logger)
+		so.Served = a.offerShadow(so.Served)
+	}
+	a.Handler = server.New(exec, so)
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopSweep = cancel
 	go a.sweep(sctx, cfg.Logger)
@@ -181,8 +198,28 @@ func (a *Adapter) sweep(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// Close stops housekeeping and releases the backend.
+// offerShadow chains the shadow reader onto the protocol handler's Served hook.
+func (a *Adapter) offerShadow(next func(context.Context, server.Served)) func(context.Context, server.Served) {
+	return func(ctx context.Context, s server.Served) {
+		if next != nil {
+			next(ctx, s)
+		}
+		if !shadow.Ops[s.Op] {
+			return
+		}
+		table := shadow.TableOf(s.Op, s.Request)
+		a.Shadower.Offer(shadow.Record{
+			ID: s.RequestID, Time: time.Now(), Caller: s.Caller.Name(), Table: table, Op: s.Op, Request: s.Request,
+			Primary: shadow.Side{Backend: a.BackendFor(table), Status: s.Status, Body: s.Response, Latency: s.Elapsed},
+		})
+	}
+}
+
+// Close stops housekeeping and shadow reads and releases the backend.
 func (a *Adapter) Close() error {
+	if a.Shadower != nil {
+		a.Shadower.Close()
+	}
 	if a.stopSweep != nil { // nil for an Adapter not made by Open
 		a.stopSweep()
 		<-a.swept

@@ -200,3 +200,13 @@ func newSpaceName(prefix string) string {
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
 }
+
+// KeyNames returns a table's primary-key attribute names (hash, then range),
+// for the audit's item alignment; nil for an unknown table.
+func (e *Executor) KeyNames(ctx context.Context, table string) []string {
+	t, err := e.catalog.get(ctx, table)
+	if err != nil {
+		return nil
+	}
+	return t.key.names()
+}

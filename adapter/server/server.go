@@ -47,6 +47,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock for signature expiry (default time.Now).
 	Now func() time.Time
+	// Served, if set, is called after each operation's answer is written
+	// (the response is already on its way: it must return quickly and never
+	// block, e.g. shadow.Shadower.Offer).
+	Served func(ctx context.Context, s Served)
 }
 
 type handler struct {
@@ -179,20 +183,40 @@ func (h *handler) serve(r *http.Request, rw *responder, res *result) {
 
 	ctx := context.WithValue(r.Context(), callerKey{}, caller)
 	ctx = context.WithValue(ctx, requestIDKey{}, rw.id)
+	start := h.opts.Now()
 	out, err := h.exec.Do(ctx, op, req.body)
+	elapsed := h.opts.Now().Sub(start)
 	if err != nil {
 		var de *ddberr.Error
-		if errors.As(err, &de) && de != nil {
-			res.status = rw.sendError(de)
-			return
+		if !errors.As(err, &de) || de == nil {
+			h.log.Error("executor failed", "request_id", rw.id, "op", op,
+				"caller", caller.AccessKeyID, "error", err)
+			de = ddberr.Internal()
 		}
-		h.log.Error("executor failed", "request_id", rw.id, "op", op,
-			"caller", caller.AccessKeyID, "error", err)
-		res.status = rw.sendError(ddberr.Internal())
+		res.status = rw.sendError(de)
+		if h.opts.Served != nil {
+			body, _ := de.MarshalJSON()
+			h.opts.Served(ctx, Served{Op: op, Request: req.body, Status: res.status, Response: body, Elapsed: elapsed, Caller: caller, RequestID: rw.id})
+		}
 		return
 	}
 	if len(out) == 0 {
 		out = []byte("{}")
 	}
 	res.status = rw.sendJSON(http.StatusOK, out)
+	if h.opts.Served != nil {
+		h.opts.Served(ctx, Served{Op: op, Request: req.body, Status: res.status, Response: out, Elapsed: elapsed, Caller: caller, RequestID: rw.id})
+	}
+}
+
+// Served describes an operation the executor answered, for observers such as
+// the shadow reader. Request and Response must not be modified.
+type Served struct {
+	Op        string
+	Request   []byte
+	Status    int
+	Response  []byte
+	Elapsed   time.Duration
+	Caller    Caller
+	RequestID string
 }

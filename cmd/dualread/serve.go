@@ -32,6 +32,7 @@ type serveConfig struct {
 	logLevel         string
 	logFormat        string
 	shutdownTimeout  time.Duration
+	shadow           shadowFlags
 }
 
 // opener builds the adapter; tests swap it to avoid a real backend.
@@ -66,6 +67,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
+	c.shadow.register(f)
 	return cmd
 }
 
@@ -97,7 +99,16 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	}
 	defer ln.Close()
 
+	sh, err := c.shadow.setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	var shadowCfg *adapter.ShadowConfig
+	if sh != nil {
+		shadowCfg = sh.cfg
+	}
 	ad, err := open(ctx, adapter.Config{
+		Shadow:           shadowCfg,
 		Backend:          c.backend,
 		BigtableProject:  c.bigtableProject,
 		BigtableInstance: c.bigtableInstance,
@@ -114,7 +125,20 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 		if err := ad.Close(); err != nil {
 			log.Error("closing backend", "error", err)
 		}
+		if sh != nil && sh.close != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+			defer cancel()
+			if err := sh.close(cctx); err != nil {
+				log.Error("closing audit", "error", err)
+			}
+		}
 	}()
+	if sh != nil {
+		if err := sh.start(ad); err != nil {
+			return err
+		}
+		log.Info("shadow reads on", "endpoint", c.shadow.endpoint, "sample", c.shadow.sample, "audit", c.shadow.audit)
+	}
 
 	srv := &http.Server{
 		Handler:           ad.Handler,

@@ -1,0 +1,97 @@
+package shadow
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/dualread/dualread/audit"
+	"github.com/dualread/dualread/proto/auditpb"
+)
+
+// AuditSink hands shadow pairs to the audit service: in process
+// (audit.Service) or through anything else that implements audit.Submitter.
+type AuditSink struct {
+	Submitter audit.Submitter
+	// Keys names a table's primary-key attributes, so the audit can align
+	// Query and Scan items by key.
+	Keys func(table string) []string
+}
+
+// Submit converts and submits; the audit service counts what it turns away.
+func (a AuditSink) Submit(r Record) {
+	var keys []string
+	if a.Keys != nil {
+		keys = a.Keys(r.Table)
+	}
+	_ = a.Submitter.Submit(ToAudit(r, keys))
+}
+
+// ToAudit is the audit wire form of a record.
+func ToAudit(r Record, keys []string) *auditpb.Record {
+	return &auditpb.Record{
+		Id: r.ID, Time: timestamppb.New(r.Time), Service: r.Caller, Table: r.Table, Operation: r.Op,
+		RequestJson: r.Request, KeyAttributes: keys, Primary: ToAuditSide(r.Primary), Shadow: ToAuditSide(r.Shadow),
+	}
+}
+
+// ToAuditSide is the audit wire form of one answer.
+func ToAuditSide(s Side) *auditpb.Response {
+	out := &auditpb.Response{Backend: s.Backend, Status: int32(s.Status), Latency: durationpb.New(s.Latency)}
+	switch {
+	case s.Err != "" || s.Status == 0:
+		out.Outcome = &auditpb.Response_Error{Error: &auditpb.Error{Type: "TransportError", Message: s.Err}}
+	case s.Status >= 300:
+		var e struct {
+			Type string `json:"__type"`
+			M1   string `json:"message"`
+			M2   string `json:"Message"`
+		}
+		_ = json.Unmarshal(s.Body, &e)
+		out.Outcome = &auditpb.Response_Error{Error: &auditpb.Error{Type: e.Type, Message: e.M1 + e.M2}}
+	default:
+		out.Outcome = &auditpb.Response_BodyJson{BodyJson: s.Body}
+	}
+	return out
+}
+
+// Rereader re-reads both sides of a pair for the audit's lag check: the
+// primary through primary (the adapter's executor), the shadow through
+// DynamoDB.
+type Rereader struct {
+	Primary interface {
+		Do(ctx context.Context, op string, body []byte) ([]byte, error)
+	}
+	PrimaryBackend func(table string) string
+	Shadow         Caller
+}
+
+// Reread implements audit.Rereader.
+func (r Rereader) Reread(ctx context.Context, rec *auditpb.Record) (*auditpb.Response, *auditpb.Response, error) {
+	start := time.Now()
+	body, err := r.Primary.Do(ctx, rec.Operation, rec.RequestJson)
+	p := Side{Backend: r.PrimaryBackend(rec.Table), Status: 200, Body: body, Latency: time.Since(start)}
+	if err != nil {
+		p.Status, p.Body = 400, errorBody(err)
+	}
+	start = time.Now()
+	status, sbody, err := r.Shadow.Call(ctx, rec.Operation, rec.RequestJson)
+	s := Side{Backend: "dynamodb", Status: status, Body: sbody, Latency: time.Since(start)}
+	if err != nil {
+		s.Err = err.Error()
+	}
+	return ToAuditSide(p), ToAuditSide(s), nil
+}
+
+func errorBody(err error) []byte {
+	if m, ok := err.(json.Marshaler); ok {
+		if b, e := m.MarshalJSON(); e == nil {
+			return b
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"__type": "InternalServerError", "message": err.Error()})
+	return b
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/pflag"
+
+	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/shadow"
+	"github.com/dualread/dualread/audit"
+	"github.com/dualread/dualread/audit/sink"
+)
+
+// shadowFlags configure shadow reads and the in-process audit service.
+type shadowFlags struct {
+	endpoint, region        string
+	sample, rate            float64
+	audit                   string
+	influxURL, influxBucket string
+	influxInterval          time.Duration
+	lagDelay                time.Duration
+}
+
+func (f *shadowFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.endpoint, "shadow-endpoint", "", "DynamoDB endpoint to shadow-read (e.g. https://dynamodb.us-east-1.amazonaws.com); empty: no shadow reads. Credentials from the usual AWS environment")
+	fs.StringVar(&f.region, "shadow-region", "us-east-1", "region of the shadowed DynamoDB")
+	fs.Float64Var(&f.sample, "shadow-sample", 1, "fraction of reads to shadow, 0..1")
+	fs.Float64Var(&f.rate, "shadow-rate", 100, "shadow requests per second at most (they spend DynamoDB read capacity); <0: unlimited")
+	fs.StringVar(&f.audit, "audit", "embedded", "where shadow pairs go: embedded (an audit service in this process)")
+	fs.StringVar(&f.influxURL, "audit-influx", "", "InfluxDB URL for the embedded audit's metrics (InfluxDB 1.8 with /api/v2/write)")
+	fs.StringVar(&f.influxBucket, "audit-influx-bucket", "dualread/autogen", "InfluxDB bucket (db/retention-policy)")
+	fs.DurationVar(&f.influxInterval, "audit-interval", 10*time.Second, "aggregation interval of the audit's InfluxDB points")
+	fs.DurationVar(&f.lagDelay, "audit-lag-delay", 2*time.Second, "delay before a diverging pair is re-read to tell replication lag from divergence")
+}
+
+// shadowSetup is what serve needs to run shadow reads with an embedded audit.
+type shadowSetup struct {
+	cfg   *adapter.ShadowConfig
+	sink  *lateSink
+	start func(a *adapter.Adapter) error // builds the audit once the adapter exists
+	close func(ctx context.Context) error
+}
+
+// lateSink forwards to the audit sink, which exists only once the adapter
+// (its re-reader's primary side) has been opened.
+type lateSink struct {
+	s atomic.Pointer[shadow.AuditSink]
+}
+
+func (l *lateSink) Submit(r shadow.Record) {
+	if s := l.s.Load(); s != nil {
+		s.Submit(r)
+	}
+}
+
+func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup, error) {
+	if f.endpoint == "" {
+		return nil, nil
+	}
+	if f.audit != "embedded" {
+		return nil, fmt.Errorf("--audit %q: only embedded is supported yet", f.audit)
+	}
+	if f.sample < 0 || f.sample > 1 {
+		return nil, fmt.Errorf("--shadow-sample %v: want 0..1", f.sample)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(f.region))
+	if err != nil {
+		return nil, fmt.Errorf("shadow credentials: %w", err)
+	}
+	caller := shadow.NewDynamoDB(f.endpoint, f.region, awsCfg.Credentials)
+	late := &lateSink{}
+	s := &shadowSetup{sink: late, cfg: &adapter.ShadowConfig{Caller: caller, Sink: late,
+		Limits: shadow.Config{RatePerSec: f.rate, Sample: func(string) float64 { return f.sample }}}}
+	s.start = func(a *adapter.Adapter) error {
+		var sinks []audit.Sink
+		if f.influxURL != "" {
+			sinks = append(sinks, sink.NewInflux(sink.InfluxConfig{URL: f.influxURL, Bucket: f.influxBucket, Interval: f.influxInterval, Logger: log}))
+		}
+		svc, err := audit.NewService(audit.Config{Logger: log, LagDelay: f.lagDelay,
+			Rereader: shadow.Rereader{Primary: a.Executor, PrimaryBackend: a.BackendFor, Shadow: caller}}, sinks...)
+		if err != nil {
+			return err
+		}
+		late.s.Store(&shadow.AuditSink{Submitter: svc, Keys: func(table string) []string { return a.Executor.KeyNames(context.Background(), table) }})
+		s.close = svc.Close
+		return nil
+	}
+	return s, nil
+}
