@@ -3,11 +3,13 @@ package shadow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/dualread/dualread/adapter/ddberr"
 	"github.com/dualread/dualread/audit"
 	"github.com/dualread/dualread/proto/auditpb"
 )
@@ -58,40 +60,48 @@ func ToAuditSide(s Side) *auditpb.Response {
 	return out
 }
 
-// Rereader re-reads both sides of a pair for the audit's lag check: the
-// primary through primary (the adapter's executor), the shadow through
-// DynamoDB.
+// Rereader re-reads both sides of a pair for the audit's lag check.
 type Rereader struct {
-	Primary interface {
-		Do(ctx context.Context, op string, body []byte) ([]byte, error)
-	}
+	Primary        Caller // the adapter: ExecutorCaller in process, or NewDynamoDB(adapterURL, ...)
 	PrimaryBackend func(table string) string
-	Shadow         Caller
+	Shadow         Caller // DynamoDB
 }
 
 // Reread implements audit.Rereader.
 func (r Rereader) Reread(ctx context.Context, rec *auditpb.Record) (*auditpb.Response, *auditpb.Response, error) {
-	start := time.Now()
-	body, err := r.Primary.Do(ctx, rec.Operation, rec.RequestJson)
-	p := Side{Backend: r.PrimaryBackend(rec.Table), Status: 200, Body: body, Latency: time.Since(start)}
-	if err != nil {
-		p.Status, p.Body = 400, errorBody(err)
+	read := func(c Caller, backend string) *auditpb.Response {
+		start := time.Now()
+		status, body, err := c.Call(ctx, rec.Operation, rec.RequestJson)
+		side := Side{Backend: backend, Status: status, Body: body, Latency: time.Since(start)}
+		if err != nil {
+			side.Err = err.Error()
+		}
+		return ToAuditSide(side)
 	}
-	start = time.Now()
-	status, sbody, err := r.Shadow.Call(ctx, rec.Operation, rec.RequestJson)
-	s := Side{Backend: "dynamodb", Status: status, Body: sbody, Latency: time.Since(start)}
-	if err != nil {
-		s.Err = err.Error()
+	backend := "adapter"
+	if r.PrimaryBackend != nil {
+		backend = r.PrimaryBackend(rec.Table)
 	}
-	return ToAuditSide(p), ToAuditSide(s), nil
+	return read(r.Primary, backend), read(r.Shadow, "dynamodb"), nil
 }
 
-func errorBody(err error) []byte {
-	if m, ok := err.(json.Marshaler); ok {
-		if b, e := m.MarshalJSON(); e == nil {
-			return b
-		}
+// ExecutorCaller calls the adapter's executor in process.
+type ExecutorCaller struct {
+	Exec interface {
+		Do(ctx context.Context, op string, body []byte) ([]byte, error)
 	}
-	b, _ := json.Marshal(map[string]string{"__type": "InternalServerError", "message": err.Error()})
-	return b
+}
+
+// Call implements Caller: DynamoDB errors come back as their status and body.
+func (e ExecutorCaller) Call(ctx context.Context, op string, body []byte) (int, []byte, error) {
+	out, err := e.Exec.Do(ctx, op, body)
+	if err == nil {
+		return 200, out, nil
+	}
+	var de *ddberr.Error
+	if errors.As(err, &de) {
+		b, _ := de.MarshalJSON()
+		return de.Status, b, nil
+	}
+	return 0, nil, err
 }

@@ -9,11 +9,14 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dualread/dualread/adapter"
 	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/audit"
 	"github.com/dualread/dualread/audit/sink"
+	"github.com/dualread/dualread/proto/auditpb"
 )
 
 // shadowFlags configure shadow reads and the in-process audit service.
@@ -31,7 +34,7 @@ func (f *shadowFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.region, "shadow-region", "us-east-1", "region of the shadowed DynamoDB")
 	fs.Float64Var(&f.sample, "shadow-sample", 1, "fraction of reads to shadow, 0..1")
 	fs.Float64Var(&f.rate, "shadow-rate", 100, "shadow requests per second at most (they spend DynamoDB read capacity); <0: unlimited")
-	fs.StringVar(&f.audit, "audit", "embedded", "where shadow pairs go: embedded (an audit service in this process)")
+	fs.StringVar(&f.audit, "audit", "embedded", "where shadow pairs go: embedded (an audit service in this process) or HOST:PORT of `dualread audit`")
 	fs.StringVar(&f.influxURL, "audit-influx", "", "InfluxDB URL for the embedded audit's metrics (InfluxDB 1.8 with /api/v2/write)")
 	fs.StringVar(&f.influxBucket, "audit-influx-bucket", "dualread/autogen", "InfluxDB bucket (db/retention-policy)")
 	fs.DurationVar(&f.influxInterval, "audit-interval", 10*time.Second, "aggregation interval of the audit's InfluxDB points")
@@ -62,9 +65,6 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 	if f.endpoint == "" {
 		return nil, nil
 	}
-	if f.audit != "embedded" {
-		return nil, fmt.Errorf("--audit %q: only embedded is supported yet", f.audit)
-	}
 	if f.sample < 0 || f.sample > 1 {
 		return nil, fmt.Errorf("--shadow-sample %v: want 0..1", f.sample)
 	}
@@ -76,17 +76,34 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 	late := &lateSink{}
 	s := &shadowSetup{sink: late, cfg: &adapter.ShadowConfig{Caller: caller, Sink: late,
 		Limits: shadow.Config{RatePerSec: f.rate, Sample: func(string) float64 { return f.sample }}}}
+	keys := func(a *adapter.Adapter) func(string) []string {
+		return func(table string) []string { return a.Executor.KeyNames(context.Background(), table) }
+	}
+	if f.audit != "embedded" {
+		// A remote audit service: pairs go over its gRPC Ingest stream.
+		conn, err := grpc.NewClient(f.audit, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, fmt.Errorf("--audit %s: %w", f.audit, err)
+		}
+		client := audit.NewClient(auditpb.NewAuditClient(conn), audit.ClientConfig{Logger: log})
+		s.start = func(a *adapter.Adapter) error {
+			late.s.Store(&shadow.AuditSink{Submitter: client, Keys: keys(a)})
+			return nil
+		}
+		s.close = func(context.Context) error { client.Close(); return conn.Close() }
+		return s, nil
+	}
 	s.start = func(a *adapter.Adapter) error {
 		var sinks []audit.Sink
 		if f.influxURL != "" {
 			sinks = append(sinks, sink.NewInflux(sink.InfluxConfig{URL: f.influxURL, Bucket: f.influxBucket, Interval: f.influxInterval, Logger: log}))
 		}
 		svc, err := audit.NewService(audit.Config{Logger: log, LagDelay: f.lagDelay,
-			Rereader: shadow.Rereader{Primary: a.Executor, PrimaryBackend: a.BackendFor, Shadow: caller}}, sinks...)
+			Rereader: shadow.Rereader{Primary: shadow.ExecutorCaller{Exec: a.Executor}, PrimaryBackend: a.BackendFor, Shadow: caller}}, sinks...)
 		if err != nil {
 			return err
 		}
-		late.s.Store(&shadow.AuditSink{Submitter: svc, Keys: func(table string) []string { return a.Executor.KeyNames(context.Background(), table) }})
+		late.s.Store(&shadow.AuditSink{Submitter: svc, Keys: keys(a)})
 		s.close = svc.Close
 		return nil
 	}
