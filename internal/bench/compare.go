@@ -19,6 +19,12 @@ type Target struct {
 	// handler is served on a loopback port for the duration of its run.
 	Endpoint string
 	Handler  http.Handler
+	// Raw, instead of Endpoint or Handler, performs the operations directly
+	// on a backend (RunRaw).
+	Raw RawClient
+	// Baseline names another target this one's overhead is reported
+	// against (the adapter's raw client on the same emulator).
+	Baseline string
 	// Reference marks the target ratios are computed against (DynamoDB
 	// Local, normally). Without one, the first target is the reference.
 	Reference bool
@@ -29,6 +35,9 @@ type Comparison struct {
 	Reference string    // name of the reference target
 	Results   []*Result // in target order; a failed target has no entry
 	Failures  []TargetFailure
+	// Baselines maps a target to the target its overhead is reported
+	// against (Target.Baseline).
+	Baselines map[string]string
 }
 
 // TargetFailure is a target whose run could not complete (setup failed).
@@ -42,7 +51,10 @@ type TargetFailure struct {
 // table (cfg.Table, deleted after the last round unless cfg.Keep).
 // cfg.Endpoint is ignored: each target supplies its own. A target that fails
 // is reported in Failures and the others still run; the error is non-nil
-// only when ctx ends or every target failed.
+// only when ctx ends or every target failed. Odd rounds run the targets in
+// reverse order (A B, B A, …), so that what drifts during a run (a Spanner
+// emulator's clock, a warming JIT, a growing heap) does not always fall on
+// the same target.
 func Compare(ctx context.Context, targets []Target, cfg Config, log *slog.Logger) (*Comparison, error) {
 	if log == nil {
 		log = slog.Default()
@@ -58,12 +70,21 @@ func Compare(ctx context.Context, targets []Target, cfg Config, log *slog.Logger
 			break
 		}
 	}
+	for _, t := range targets {
+		if t.Baseline != "" {
+			if cmp.Baselines == nil {
+				cmp.Baselines = map[string]string{}
+			}
+			cmp.Baselines[t.Name] = t.Baseline
+		}
+	}
 
 	// In-process handlers are served once for all rounds.
 	endpoints := make([]string, len(targets))
 	failed := make([]error, len(targets))
 	for i, t := range targets {
 		switch {
+		case t.Raw != nil:
 		case t.Handler != nil:
 			srv, err := Serve(t.Handler)
 			if err != nil {
@@ -75,14 +96,19 @@ func Compare(ctx context.Context, targets []Target, cfg Config, log *slog.Logger
 		case t.Endpoint != "":
 			endpoints[i] = t.Endpoint
 		default:
-			failed[i] = fmt.Errorf("bench: target %q has neither Endpoint nor Handler", t.Name)
+			failed[i] = fmt.Errorf("bench: target %q has neither Endpoint, Handler nor Raw", t.Name)
 		}
 	}
 
 	results := make([]*Result, len(targets))
 rounds:
 	for round := range rounds {
-		for i, t := range targets {
+		for j := range targets {
+			i := j
+			if round%2 == 1 {
+				i = len(targets) - 1 - j
+			}
+			t := targets[i]
 			if ctx.Err() != nil {
 				break rounds
 			}
@@ -91,6 +117,7 @@ rounds:
 			}
 			c := cfg
 			c.Endpoint = endpoints[i]
+			c.adapterBackend = "" // the caller opened the targets
 			if rounds > 1 {
 				c.keepForRounds = true
 				c.SkipPreload = cfg.SkipPreload || round > 0
@@ -100,7 +127,13 @@ rounds:
 			if rounds > 1 {
 				tlog = tlog.With("round", round+1)
 			}
-			res, err := Run(ctx, c, tlog)
+			var res *Result
+			var err error
+			if t.Raw != nil {
+				res, err = RunRaw(ctx, c, t.Raw, tlog)
+			} else {
+				res, err = Run(ctx, c, tlog)
+			}
 			if err != nil {
 				tlog.Error("bench: target failed", "err", err)
 				failed[i] = err
@@ -124,7 +157,15 @@ rounds:
 			if rounds > 1 && r.createdTable && !cfg.Keep {
 				c := cfg
 				c.Endpoint = endpoints[i]
-				if err := dropTable(ctx, c); err != nil {
+				var err error
+				if t.Raw != nil {
+					dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+					err = t.Raw.DropTable(dctx, c)
+					cancel()
+				} else {
+					err = dropTable(ctx, c)
+				}
+				if err != nil {
 					log.Warn("bench: table left behind", "target", t.Name, "table", cfg.Table, "err", err)
 				}
 			}
@@ -203,6 +244,7 @@ func (c *Comparison) Markdown() string {
 				label, r.Target, s.ReqPerSec, fmtDur(s.P50), fmtDur(s.P99), s.Errors, rs, rp50, rp99)
 		}
 	}
+	b.WriteString(c.overheadMarkdown())
 	for _, f := range c.Failures {
 		fmt.Fprintf(&b, "\n**%s failed**: %s\n", f.Target, oneLine(f.Err.Error()))
 	}
@@ -254,11 +296,12 @@ func (c *Comparison) JSON() ([]byte, error) {
 		Error  string `json:"error"`
 	}
 	v := struct {
-		Reference string       `json:"reference"`
-		Results   []resultJSON `json:"results"`
-		Failures  []failure    `json:"failures,omitempty"`
-		Generated time.Time    `json:"generated"`
-	}{Reference: c.Reference, Generated: time.Now().UTC()}
+		Reference string            `json:"reference"`
+		Results   []resultJSON      `json:"results"`
+		Failures  []failure         `json:"failures,omitempty"`
+		Baselines map[string]string `json:"baselines,omitempty"`
+		Generated time.Time         `json:"generated"`
+	}{Reference: c.Reference, Baselines: c.Baselines, Generated: time.Now().UTC()}
 	for _, r := range c.Results {
 		v.Results = append(v.Results, r.jsonView())
 	}
@@ -266,4 +309,46 @@ func (c *Comparison) JSON() ([]byte, error) {
 		v.Failures = append(v.Failures, failure{f.Target, f.Err.Error()})
 	}
 	return json.MarshalIndent(v, "", "  ")
+}
+
+// result returns the named target's result, if it ran.
+func (c *Comparison) result(name string) *Result {
+	for _, r := range c.Results {
+		if r.Target == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// overheadMarkdown renders, for each target with a baseline, its figures
+// next to the baseline's with the ratios target ÷ baseline: the adapter's
+// overhead over the raw client on the same backend.
+func (c *Comparison) overheadMarkdown() string {
+	var b strings.Builder
+	for _, r := range c.Results {
+		base := c.result(c.Baselines[r.Target])
+		if base == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\nOverhead of **%s** over **%s** (same backend; req/s ratio < 1 and latency ratio > 1 are the overhead):\n\n", r.Target, base.Target)
+		b.WriteString("| operation | req/s | baseline req/s | req/s ratio | p50 | baseline p50 | p50 ratio | p99 | baseline p99 | p99 ratio |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, op := range c.ops() {
+			s, ok1 := r.stats(op)
+			bs, ok2 := base.stats(op)
+			if !ok1 || !ok2 {
+				continue
+			}
+			label := op
+			if op == "" {
+				label = "**total**"
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", label,
+				s.ReqPerSec, bs.ReqPerSec, ratio(s.ReqPerSec, bs.ReqPerSec),
+				fmtDur(s.P50), fmtDur(bs.P50), ratio(float64(s.P50), float64(bs.P50)),
+				fmtDur(s.P99), fmtDur(bs.P99), ratio(float64(s.P99), float64(bs.P99)))
+		}
+	}
+	return b.String()
 }

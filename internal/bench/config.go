@@ -72,6 +72,12 @@ type Config struct {
 	Rounds int
 
 	keepForRounds bool // set by Compare: keep the table for the next round
+	// raw is set by RunRaw: the load goes to a RawClient, not Endpoint.
+	raw bool
+	// adapterBackend is --backend as Flags.Config read it; Run refuses a
+	// backend other than embedded, since only Compare (CompareTargets)
+	// opens an adapter on an emulator.
+	adapterBackend string
 }
 
 // withDefaults returns cfg with every zero field set to its default, or an
@@ -143,6 +149,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if err := validateMix(cfg.Mix); err != nil {
 		return cfg, err
+	}
+	if cfg.raw {
+		return cfg, nil
 	}
 	if err := checkLoopback(cfg.Endpoint); err != nil {
 		return cfg, err

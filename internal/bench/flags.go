@@ -38,6 +38,13 @@ type Flags struct {
 	CompareDynamoDBLocal string
 	// JSON, if set, is a file the JSON report is written to as well.
 	JSON string
+	// Backend is the in-process adapter's backend in a comparison: "" or
+	// BackendEmbedded for the caller's handler, BackendBigtable or
+	// BackendSpanner for an adapter CompareTargets opens on a fresh emulator.
+	Backend string
+	// CompareRaw adds the raw backend client on the adapter's emulator
+	// (needs Backend bigtable or spanner).
+	CompareRaw bool
 }
 
 // Register adds the flags to fs with their defaults.
@@ -58,6 +65,8 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.CompareDynamoDBLocal, "compare-dynamodb-local", "", `also run against DynamoDB Local, the reference: "auto" (the default when the flag is given alone) starts one with deploy/local/standins.sh, or give its endpoint`)
 	fs.Lookup("compare-dynamodb-local").NoOptDefVal = DynamoDBLocalAuto
 	fs.StringVar(&f.JSON, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&f.Backend, "backend", BackendEmbedded, "compare: backend of the in-process adapter: embedded, or bigtable / spanner on a fresh emulator started for the run")
+	fs.BoolVar(&f.CompareRaw, "compare-raw", false, "compare: also run the same GetItem/PutItem/Query directly with the Bigtable or Spanner client on the adapter's emulator (needs --backend bigtable|spanner)")
 }
 
 // Config turns the flags into a run configuration; the endpoint is the
@@ -70,17 +79,37 @@ func (f *Flags) Config() (Config, error) {
 	return Config{
 		Endpoint: f.Endpoint, Concurrency: f.Concurrency, Duration: f.Duration, Warmup: f.Warmup,
 		Mix: mix, ItemSize: f.ItemSize, Keys: f.Keys, Table: f.Table, Keep: f.Keep,
-		MaxOps: f.MaxOps, Seed: f.Seed, Rounds: f.Rounds,
+		MaxOps: f.MaxOps, Seed: f.Seed, Rounds: f.Rounds, adapterBackend: f.Backend,
 	}, nil
 }
 
 // CompareTargets lists the targets the flags ask for, in the order
 // bare, dynamodb-local (the reference), then the system under test:
 // --endpoint if given, else underTest (an in-process adapter's handler; nil
-// leaves it out). stop releases what it started (a DynamoDB Local) and must
-// be called even on error.
+// leaves it out). With --backend bigtable|spanner the system under test is
+// instead an adapter this call opens on a fresh emulator (underTest is then
+// unused), preceded with --compare-raw by the raw client on the same
+// emulator. stop releases what it started (DynamoDB Local, the emulator and
+// the adapter on it) and must be called even on error.
 func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log *slog.Logger) (targets []Target, stop func(), err error) {
-	stop = func() {}
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	backend := f.Backend
+	if backend == "" {
+		backend = BackendEmbedded
+	}
+	switch {
+	case backend != BackendEmbedded && backend != BackendBigtable && backend != BackendSpanner:
+		return nil, stop, fmt.Errorf("bench compare: --backend %q: want %s, %s or %s", f.Backend, BackendEmbedded, BackendBigtable, BackendSpanner)
+	case backend != BackendEmbedded && f.Endpoint != "":
+		return nil, stop, fmt.Errorf("bench compare: --backend %s and --endpoint exclude each other", backend)
+	case f.CompareRaw && backend == BackendEmbedded:
+		return nil, stop, fmt.Errorf("bench compare: --compare-raw needs --backend %s or %s (the raw client must reach the adapter's emulator)", BackendBigtable, BackendSpanner)
+	}
 	if f.CompareBare {
 		targets = append(targets, Target{Name: "bare", Handler: NewBareHandler(BareOptions{ItemSize: f.ItemSize})})
 	}
@@ -91,7 +120,7 @@ func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log 
 		if err != nil {
 			return nil, stop, err
 		}
-		stop = p.Stop
+		stops = append(stops, p.Stop)
 		targets = append(targets, Target{Name: "dynamodb-local", Endpoint: p.Endpoint, Reference: true})
 	default:
 		if err := checkLoopback(f.CompareDynamoDBLocal); err != nil {
@@ -100,6 +129,18 @@ func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log 
 		targets = append(targets, Target{Name: "dynamodb-local", Endpoint: f.CompareDynamoDBLocal, Reference: true})
 	}
 	switch {
+	case backend != BackendEmbedded:
+		s, err := OpenBackend(ctx, backend, f.CompareRaw, log)
+		if err != nil {
+			return nil, stop, err
+		}
+		stops = append(stops, s.Close)
+		under := Target{Name: "adapter-" + backend, Handler: s.Adapter.Handler}
+		if s.Raw != nil {
+			targets = append(targets, Target{Name: s.Raw.Name(), Raw: s.Raw})
+			under.Baseline = s.Raw.Name()
+		}
+		targets = append(targets, under)
 	case f.Endpoint != "":
 		targets = append(targets, Target{Name: "endpoint", Endpoint: f.Endpoint})
 	case underTest != nil:

@@ -85,3 +85,36 @@ func TestFlagsCompareTargets(t *testing.T) {
 		})
 	}
 }
+
+// --backend and --compare-raw combinations that cannot work are refused
+// before anything is started, and a plain Run refuses a backend it would
+// otherwise silently replace by the embedded one.
+func TestFlagsBackendRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"raw without emulator backend", []string{"--compare-raw"}, "--compare-raw needs"},
+		{"raw on embedded", []string{"--compare-raw", "--backend=embedded"}, "--compare-raw needs"},
+		{"backend and endpoint", []string{"--backend=spanner", "--endpoint=http://127.0.0.1:9"}, "exclude each other"},
+		{"unknown backend", []string{"--backend=dynamo"}, `--backend "dynamo"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := parseFlags(t, tc.args...)
+			targets, stop, err := f.CompareTargets(context.Background(), http.NotFoundHandler(), quietLog())
+			stop()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("targets %v, err %v; want error containing %q", targets, err, tc.wantErr)
+			}
+		})
+	}
+	cfg, err := parseFlags(t, "--backend=spanner", "--endpoint=http://127.0.0.1:9").Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, quietLog()); err == nil || !strings.Contains(err.Error(), "bench compare") {
+		t.Fatalf("Run with --backend spanner: %v, want a refusal", err)
+	}
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -69,6 +70,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (_ *Result, runErr e
 	if err != nil {
 		return nil, err
 	}
+	if b := cfg.adapterBackend; b != "" && b != BackendEmbedded {
+		// Only CompareTargets opens an adapter on an emulator; a plain run
+		// would silently measure the embedded backend instead.
+		return nil, fmt.Errorf("bench: --backend %s is for bench compare (which starts the emulator); for a single run use --endpoint", b)
+	}
 	client, tr := newClient(cfg)
 	defer tr.CloseIdleConnections()
 
@@ -96,6 +102,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (_ *Result, runErr e
 		log.Info("bench: preloaded", "table", cfg.Table, "items", cfg.Keys, "took", time.Since(t0).Round(time.Millisecond))
 	}
 
+	return load(ctx, cfg, log, created, func(i int) *workload { return newWorkload(client, cfg, i) })
+}
+
+// load drives cfg.Concurrency workers made by newWL through the warmup and
+// measured phases and summarises what they recorded. The table is ready:
+// created (created says whether by this run) and preloaded.
+func load(ctx context.Context, cfg Config, log *slog.Logger, created bool, newWL func(worker int) *workload) (*Result, error) {
 	res := &Result{
 		Endpoint: cfg.Endpoint, Concurrency: cfg.Concurrency, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		Mix: FormatMix(cfg.Mix), ItemSize: cfg.ItemSize, Keys: cfg.Keys, MaxOps: cfg.MaxOps,
@@ -104,7 +117,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (_ *Result, runErr e
 	}
 	workers := make([]*worker, cfg.Concurrency)
 	for i := range workers {
-		workers[i] = &worker{wl: newWorkload(client, cfg, i), rec: map[string]*opRecorder{}}
+		workers[i] = &worker{wl: newWL(i), rec: map[string]*opRecorder{}}
 		for _, op := range workers[i].wl.ops {
 			workers[i].rec[op] = &opRecorder{}
 		}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Error categories for failures that carry no DynamoDB __type.
@@ -98,9 +100,14 @@ func errorType(err error) string {
 	switch {
 	case errors.As(err, &ae):
 		return ae.ErrorCode()
+	case errors.Is(err, errRawMissing):
+		return ErrTypeRawMissing
 	case errors.Is(err, context.DeadlineExceeded):
 		return ErrTypeTimeout
-	default:
-		return ErrTypeTransport
 	}
+	// A raw client's error: its gRPC status code (Aborted, Unavailable, …).
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown && st.Code() != codes.OK {
+		return st.Code().String()
+	}
+	return ErrTypeTransport
 }

@@ -55,6 +55,10 @@ type workload struct {
 	total   int
 	payload types.AttributeValue
 	parts   int // number of partition keys
+	// raw, when set, performs the operations directly on a backend instead
+	// of through client (RunRaw); rawValue is the value it writes.
+	raw      RawClient
+	rawValue []byte
 }
 
 func newWorkload(client *dynamodb.Client, cfg Config, worker int) *workload {
@@ -100,6 +104,9 @@ func itemKey(k, perPartition int) map[string]types.AttributeValue {
 
 // do issues one request of operation op.
 func (w *workload) do(ctx context.Context, op string) error {
+	if w.raw != nil {
+		return w.doRaw(ctx, op)
+	}
 	table := aws.String(w.cfg.Table)
 	var err error
 	switch op {
