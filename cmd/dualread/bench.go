@@ -77,7 +77,9 @@ func newBenchCompareCmd() *cobra.Command {
 				return err
 			}
 			var underTest http.Handler
-			if f.Endpoint == "" {
+			// With --backend bigtable|spanner the comparison opens its own
+			// adapter on a fresh emulator; only the embedded one is ours.
+			if f.Endpoint == "" && (f.Backend == "" || f.Backend == adapter.BackendEmbedded) {
 				h, closeAdapter, err := openBenchAdapter(ctx, log)
 				if err != nil {
 					return err
