@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dualread/dualread/adapter/dynamo"
+	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
 	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/adapter/store"
@@ -42,8 +43,13 @@ type Config struct {
 	Server server.Options
 	Logger *slog.Logger
 	// Shadow, if set, re-sends sampled reads to DynamoDB and hands both
-	// answers to Shadow.Sink (issue 4; per-table modes come with the audit).
+	// answers to Shadow.Sink.
 	Shadow *ShadowConfig
+	// Modes, if set, applies per-table migration modes (reads served or
+	// forwarded, shadow sampling, writes applied, forwarded or refused);
+	// DynamoDB is where forwarded requests go.
+	Modes    *modes.Set
+	DynamoDB modes.Forwarder
 }
 
 // ShadowConfig configures shadow reads.
@@ -61,6 +67,7 @@ type Adapter struct {
 
 	routing   *routing
 	Shadower  *shadow.Shadower // nil without shadow reads
+	Modes     *modes.Set       // nil without migration modes
 	stopSweep context.CancelFunc
 	swept     chan struct{}
 }
@@ -146,12 +153,25 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if so.Region == "" {
 		so.Region = cfg.Region
 	}
-	a := &Adapter{Store: st, Executor: exec, routing: rt, swept: make(chan struct{})}
+	a := &Adapter{Store: st, Executor: exec, routing: rt, Modes: cfg.Modes, swept: make(chan struct{})}
+	var front server.Executor = exec
+	if cfg.Modes != nil {
+		front = &modes.Executor{Local: exec, DynamoDB: cfg.DynamoDB, Modes: cfg.Modes}
+	}
 	if sc := cfg.Shadow; sc != nil {
-		a.Shadower = shadow.New(sc.Limits, sc.Caller, sc.Sink, cfg.Logger)
+		limits := sc.Limits
+		if limits.Sample == nil && cfg.Modes != nil {
+			limits.Sample = func(table string) float64 {
+				if m := cfg.Modes.For(table); m.Shadow == "dynamodb" && m.Serve == "store" {
+					return m.Sample
+				}
+				return 0
+			}
+		}
+		a.Shadower = shadow.New(limits, sc.Caller, sc.Sink, cfg.Logger)
 		so.Served = a.offerShadow(so.Served)
 	}
-	a.Handler = server.New(exec, so)
+	a.Handler = server.New(front, so)
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopSweep = cancel
 	go a.sweep(sctx, cfg.Logger)

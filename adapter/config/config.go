@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/modes"
 )
 
 // File is the content of dualread.yaml.
@@ -57,6 +58,53 @@ type Backends struct {
 type Table struct {
 	// Store is embedded, bigtable or spanner ("embedded" only for default).
 	Store string `yaml:"store"`
+	// The migration mode (package modes): where reads are served, whether
+	// and how often they are shadowed, what happens to writes. Unset fields
+	// take modes.Default's value.
+	Serve  string   `yaml:"serve"`
+	Shadow string   `yaml:"shadow"`
+	Sample *float64 `yaml:"sample"`
+	Writes string   `yaml:"writes"`
+}
+
+// hasMode reports whether the entry sets any mode field.
+func (t Table) hasMode() bool {
+	return t.Serve != "" || t.Shadow != "" || t.Sample != nil || t.Writes != ""
+}
+
+// mode fills unset fields from base.
+func (t Table) mode(base modes.Mode) modes.Mode {
+	m := base
+	if t.Serve != "" {
+		m.Serve = t.Serve
+	}
+	if t.Shadow != "" {
+		m.Shadow = t.Shadow
+	}
+	if t.Sample != nil {
+		m.Sample = *t.Sample
+	}
+	if t.Writes != "" {
+		m.Writes = t.Writes
+	}
+	return m
+}
+
+// ModeRules are the tables' migration modes, unset fields taken from base
+// (the command line's defaults); a default rule with base itself is always
+// present.
+func (f *File) ModeRules(base modes.Mode) []modes.Rule {
+	def := base
+	if t, ok := f.Tables[DefaultTable]; ok {
+		def = t.mode(base)
+	}
+	rules := []modes.Rule{{Pattern: DefaultTable, Mode: def}}
+	for _, p := range f.patterns() {
+		if t := f.Tables[p]; p != DefaultTable && t.hasMode() {
+			rules = append(rules, modes.Rule{Pattern: p, Mode: t.mode(def)})
+		}
+	}
+	return rules
 }
 
 // DefaultTable is the tables: key that sets the home backend.
@@ -164,6 +212,14 @@ func (f *File) Validate() error {
 	}
 	for _, pattern := range f.patterns() {
 		t := f.Tables[pattern]
+		if t.hasMode() {
+			if err := t.mode(modes.Default).Validate(); err != nil {
+				return fmt.Errorf("tables.%q.%w", pattern, err)
+			}
+		}
+		if t.Store == "" && t.hasMode() {
+			continue // a mode-only entry keeps the store routing of the others
+		}
 		key := fmt.Sprintf("tables.%q.store", pattern)
 		switch t.Store {
 		case adapter.BackendBigtable, adapter.BackendSpanner:
@@ -182,7 +238,9 @@ func (f *File) Validate() error {
 	}
 	uses := map[string]bool{}
 	for _, t := range f.Tables {
-		uses[t.Store] = true
+		if t.Store != "" {
+			uses[t.Store] = true
+		}
 	}
 	home := f.Home()
 	uses[home] = true
@@ -215,6 +273,7 @@ func (f *File) patterns() []string {
 }
 
 // Home is the home backend: tables.default.store, or embedded.
+// (A default entry that sets only a mode leaves the home embedded.)
 func (f *File) Home() string {
 	if t, ok := f.Tables[DefaultTable]; ok && t.Store != "" {
 		return t.Store
@@ -230,7 +289,7 @@ func (f *File) Apply(cfg *adapter.Config) {
 	cfg.SpannerDatabase = f.Backends.Spanner.Database
 	cfg.Routes = nil
 	for _, p := range f.patterns() {
-		if p != DefaultTable {
+		if p != DefaultTable && f.Tables[p].Store != "" {
 			cfg.Routes = append(cfg.Routes, adapter.Route{Pattern: p, Backend: f.Tables[p].Store})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/modes"
 )
 
 func write(t *testing.T, body string) string {
@@ -84,5 +85,28 @@ func TestOverrideBeforeValidation(t *testing.T) {
 	}
 	if f.Home() != adapter.BackendSpanner {
 		t.Errorf("Home() = %q", f.Home())
+	}
+}
+
+func TestModeRules(t *testing.T) {
+	p := write(t, `
+tables:
+  default: {shadow: dynamodb, sample: 0.25}
+  "orders*": {writes: reject}
+  users: {store: bigtable}
+`)
+	f, err := Load(p, noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := f.ModeRules(modes.Default)
+	if len(rules) != 2 || rules[0].Pattern != "default" || rules[0].Mode.Sample != 0.25 || rules[0].Mode.Shadow != "dynamodb" {
+		t.Fatalf("rules %+v", rules)
+	}
+	if o := rules[1]; o.Pattern != "orders*" || o.Mode.Writes != "reject" || o.Mode.Sample != 0.25 {
+		t.Errorf("orders* rule %+v: want writes reject, the rest from default", o)
+	}
+	if _, err := Load(write(t, "tables:\n  t1: {writes: maybe}\n"), noEnv, nil); err == nil || !strings.Contains(err.Error(), `tables."t1".writes`) {
+		t.Errorf("bad mode: %v", err)
 	}
 }

@@ -120,6 +120,22 @@ func (s *Set) Replace(rules []Rule) error {
 	return nil
 }
 
+// Trivial reports whether every table is in Default mode (no rule or
+// override says otherwise), so requests can skip the per-table lookup.
+func (s *Set) Trivial() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.overrides) > 0 {
+		return false
+	}
+	for _, r := range s.rules {
+		if r.Mode != Default {
+			return false
+		}
+	}
+	return true
+}
+
 // Override sets one table's mode at run time; Clear removes it.
 func (s *Set) Override(table string, m Mode) error {
 	if err := m.Validate(); err != nil {

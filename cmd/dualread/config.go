@@ -40,6 +40,7 @@ func resolveConfig(c serveConfig, changed func(string) bool, getenv func(string)
 	keep(&c.credentials, f.Credentials)
 	var ac adapter.Config
 	f.Apply(&ac)
+	c.modeRules = f.ModeRules(c.shadow.baseMode())
 	c.backend, c.routes = ac.Backend, ac.Routes
 	c.bigtableProject, c.bigtableInstance, c.spannerDatabase = ac.BigtableProject, ac.BigtableInstance, ac.SpannerDatabase
 	return c, nil

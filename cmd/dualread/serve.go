@@ -9,11 +9,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/admin"
+	"github.com/dualread/dualread/adapter/config"
+	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
 )
 
@@ -33,6 +38,8 @@ type serveConfig struct {
 	logFormat        string
 	shutdownTimeout  time.Duration
 	shadow           shadowFlags
+	adminListen      string
+	modeRules        []modes.Rule
 }
 
 // opener builds the adapter; tests swap it to avoid a real backend.
@@ -68,6 +75,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	c.shadow.register(f)
+	f.StringVar(&c.adminListen, "admin-listen", "", "address of the admin API (modes, shadow metrics, health); empty: none. Never expose it beyond the operators' network")
 	return cmd
 }
 
@@ -107,8 +115,18 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	if sh != nil {
 		shadowCfg = sh.cfg
 	}
+	set, err := modes.NewSet(c.modeRules)
+	if err != nil {
+		return err
+	}
+	var forward modes.Forwarder
+	if sh != nil {
+		forward = sh.cfg.Caller
+	}
 	ad, err := open(ctx, adapter.Config{
 		Shadow:           shadowCfg,
+		Modes:            set,
+		DynamoDB:         forward,
 		Backend:          c.backend,
 		BigtableProject:  c.bigtableProject,
 		BigtableInstance: c.bigtableInstance,
@@ -139,6 +157,19 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 		}
 		log.Info("shadow reads on", "endpoint", c.shadow.endpoint, "sample", c.shadow.sample, "audit", c.shadow.audit)
 	}
+
+	if c.adminListen != "" {
+		aln, err := net.Listen("tcp", c.adminListen)
+		if err != nil {
+			return fmt.Errorf("--admin-listen: %w", err)
+		}
+		asrv := &http.Server{Handler: admin.Handler(ad.Modes, ad.Shadower), ReadHeaderTimeout: 10 * time.Second}
+		go asrv.Serve(aln)
+		defer asrv.Close()
+		log.Info("admin API", "address", "http://"+aln.Addr().String())
+	}
+	stopReload := reloadOnHangup(ctx, c, set, log)
+	defer stopReload()
 
 	srv := &http.Server{
 		Handler:           ad.Handler,
@@ -171,4 +202,35 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reloadOnHangup re-reads the config file on SIGHUP and swaps the tables'
+// migration modes. Backends and table placement are fixed at start: a
+// changed route applies to tables created after a restart.
+func reloadOnHangup(ctx context.Context, c serveConfig, set *modes.Set, log *slog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-hup:
+				f, err := config.Load(c.configFile, os.Getenv, nil)
+				if err != nil {
+					log.Error("config reload failed; keeping the running modes", "error", err)
+					continue
+				}
+				if err := set.Replace(f.ModeRules(c.shadow.baseMode())); err != nil {
+					log.Error("config reload failed; keeping the running modes", "error", err)
+					continue
+				}
+				log.Info("config reloaded", "file", c.configFile)
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }

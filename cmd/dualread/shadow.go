@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/audit"
 	"github.com/dualread/dualread/audit/sink"
@@ -74,8 +75,9 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 	}
 	caller := shadow.NewDynamoDB(f.endpoint, f.region, awsCfg.Credentials)
 	late := &lateSink{}
+	// Sampling follows each table's mode (baseMode, then dualread.yaml).
 	s := &shadowSetup{sink: late, cfg: &adapter.ShadowConfig{Caller: caller, Sink: late,
-		Limits: shadow.Config{RatePerSec: f.rate, Sample: func(string) float64 { return f.sample }}}}
+		Limits: shadow.Config{RatePerSec: f.rate}}}
 	keys := func(a *adapter.Adapter) func(string) []string {
 		return func(table string) []string { return a.Executor.KeyNames(context.Background(), table) }
 	}
@@ -108,4 +110,15 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 		return nil
 	}
 	return s, nil
+}
+
+// baseMode is every table's migration mode unless dualread.yaml says
+// otherwise: served here, shadowed at --shadow-sample when a DynamoDB
+// endpoint is given, writes applied.
+func (f *shadowFlags) baseMode() modes.Mode {
+	m := modes.Default
+	if f.endpoint != "" {
+		m.Shadow, m.Sample = "dynamodb", f.sample
+	}
+	return m
 }
