@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dualread/dualread/adapter/dynamo"
+	"github.com/dualread/dualread/audit/access"
 	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
 	"github.com/dualread/dualread/adapter/shadow"
@@ -50,6 +51,9 @@ type Config struct {
 	// DynamoDB is where forwarded requests go.
 	Modes    *modes.Set
 	DynamoDB modes.Forwarder
+	// Access, if set, counts requests per calling service, table and
+	// operation, and refused writes (the access-pattern audit).
+	Access *access.Counter
 }
 
 // ShadowConfig configures shadow reads.
@@ -156,7 +160,22 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	a := &Adapter{Store: st, Executor: exec, routing: rt, Modes: cfg.Modes, swept: make(chan struct{})}
 	var front server.Executor = exec
 	if cfg.Modes != nil {
-		front = &modes.Executor{Local: exec, DynamoDB: cfg.DynamoDB, Modes: cfg.Modes}
+		me := &modes.Executor{Local: exec, DynamoDB: cfg.DynamoDB, Modes: cfg.Modes}
+		if cfg.Access != nil {
+			me.Rejected = func(ctx context.Context, op string, tables []string) {
+				cfg.Access.Rejected(server.CallerFrom(ctx).Name(), op, tables)
+			}
+		}
+		front = me
+	}
+	if cfg.Access != nil {
+		next := so.Served
+		so.Served = func(ctx context.Context, s server.Served) {
+			if next != nil {
+				next(ctx, s)
+			}
+			cfg.Access.Served(s.Caller.Name(), s.Op, modes.TablesOf(s.Op, s.Request))
+		}
 	}
 	if sc := cfg.Shadow; sc != nil {
 		limits := sc.Limits

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/dualread/dualread/adapter"
@@ -20,6 +21,7 @@ import (
 	"github.com/dualread/dualread/adapter/config"
 	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
+	"github.com/dualread/dualread/audit/access"
 )
 
 // serveConfig is everything `dualread serve` is told on its command line.
@@ -39,6 +41,8 @@ type serveConfig struct {
 	shutdownTimeout  time.Duration
 	shadow           shadowFlags
 	adminListen      string
+	accessInflux     string
+	accessDB         string
 	modeRules        []modes.Rule
 }
 
@@ -75,6 +79,8 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	c.shadow.register(f)
+	f.StringVar(&c.accessInflux, "access-influx", "", "InfluxDB 1.8 URL for the access-pattern audit (service, table, operation counts; 24 h retention)")
+	f.StringVar(&c.accessDB, "access-db", "dualread", "InfluxDB database of the access-pattern audit (must exist)")
 	f.StringVar(&c.adminListen, "admin-listen", "", "address of the admin API (modes, shadow metrics, health); empty: none. Never expose it beyond the operators' network")
 	return cmd
 }
@@ -123,7 +129,24 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	if sh != nil {
 		forward = sh.cfg.Caller
 	}
+	var counter *access.Counter
+	if c.accessInflux != "" {
+		if err := access.EnsureRetention(ctx, c.accessInflux, c.accessDB); err != nil {
+			return fmt.Errorf("--access-influx: %w", err)
+		}
+		counter = access.NewCounter()
+		ic := influxdb2.NewClient(c.accessInflux, "")
+		defer ic.Close()
+		actx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
+		accessDone := make(chan struct{})
+		go func() {
+			access.Run(actx, counter, ic.WriteAPIBlocking("", c.accessDB+"/"+access.RetentionPolicy), 10*time.Second, log)
+			close(accessDone)
+		}()
+		defer func() { stopAccess(); <-accessDone }()
+	}
 	ad, err := open(ctx, adapter.Config{
+		Access:           counter,
 		Shadow:           shadowCfg,
 		Modes:            set,
 		DynamoDB:         forward,
