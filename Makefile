@@ -15,7 +15,7 @@ ARGS      ?=
 APT_PKGS  := python3-boto3 python3-pytest awscli
 NEED_CMDS := javac:openjdk-17-jdk-headless npm:npm
 
-.PHONY: all build test vet deps standins run fuzz lint clean
+.PHONY: all build test vet deps standins run fuzz lint proto clean
 
 all: build
 
@@ -77,6 +77,11 @@ lint:
 	@bad=$$(find . -name '*.go' -not -path './.cache/*' -not -path './bin/*' -print0 | xargs -0 gofmt -l); \
 	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
+
+# Regenerates proto/auditpb with the pinned generators (protoc from Debian's
+# protobuf-compiler); the generated code is committed.
+proto:
+	proto/gen.sh
 
 clean:
 	rm -rf bin
