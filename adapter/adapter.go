@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dualread/dualread/adapter/dynamo"
-	"github.com/dualread/dualread/audit/access"
 	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
 	"github.com/dualread/dualread/adapter/shadow"
@@ -19,6 +18,7 @@ import (
 	"github.com/dualread/dualread/adapter/store/btstore"
 	"github.com/dualread/dualread/adapter/store/route"
 	"github.com/dualread/dualread/adapter/store/spstore"
+	"github.com/dualread/dualread/audit/access"
 )
 
 // Backend names where the adapter keeps its data.
@@ -98,22 +98,42 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	st, rt, placement, err := openStores(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := dynamo.New(ctx, st, dynamo.Options{Region: cfg.Region, Logger: cfg.Logger, Placement: placement})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &Adapter{Store: st, Executor: exec, routing: rt, Modes: cfg.Modes, swept: make(chan struct{})}
+	a.Handler = a.handler(cfg)
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopSweep = cancel
+	go a.sweep(sctx, cfg.Logger)
+	return a, nil
+}
+
+// openStores connects every backend the routing uses. With more than one,
+// the store is a route.Router and placement names a new table's backend.
+func openStores(ctx context.Context, cfg Config) (store.Store, *routing, func(string) string, error) {
 	home := cfg.Backend
 	switch home {
 	case "", BackendEmbedded:
 		home = BackendBigtable
 	case BackendBigtable, BackendSpanner:
 	default:
-		return nil, fmt.Errorf("unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendEmbedded, BackendBigtable, BackendSpanner)
+		return nil, nil, nil, fmt.Errorf("unknown backend %q (want %s, %s or %s)", cfg.Backend, BackendEmbedded, BackendBigtable, BackendSpanner)
 	}
 	for _, r := range cfg.Routes {
 		if r.Backend != BackendBigtable && r.Backend != BackendSpanner {
-			return nil, fmt.Errorf("table pattern %q: unknown backend %q (want %s or %s)", r.Pattern, r.Backend, BackendBigtable, BackendSpanner)
+			return nil, nil, nil, fmt.Errorf("table pattern %q: unknown backend %q (want %s or %s)", r.Pattern, r.Backend, BackendBigtable, BackendSpanner)
 		}
 	}
 	rt, err := newRouting(home, cfg.Routes)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	stores := map[string]store.Store{}
 	closeAll := func() {
@@ -125,31 +145,30 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 		st, err := openStore(ctx, name, cfg)
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("open %s backend: %w", name, err)
+			return nil, nil, nil, fmt.Errorf("open %s backend: %w", name, err)
 		}
 		stores[name] = st
 	}
-	st := stores[home]
-	opts := dynamo.Options{Region: cfg.Region, Logger: cfg.Logger}
-	if len(stores) > 1 {
-		r, err := route.New(home, stores)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		st = r
-		opts.Placement = func(table string) string {
-			if b := rt.backendFor(table); b != home {
-				return route.Prefix(b)
-			}
-			return ""
-		}
+	if len(stores) == 1 {
+		return stores[home], rt, nil, nil
 	}
-	exec, err := dynamo.New(ctx, st, opts)
+	r, err := route.New(home, stores)
 	if err != nil {
-		st.Close()
-		return nil, err
+		closeAll()
+		return nil, nil, nil, err
 	}
+	placement := func(table string) string {
+		if b := rt.backendFor(table); b != home {
+			return route.Prefix(b)
+		}
+		return ""
+	}
+	return r, rt, placement, nil
+}
+
+// handler builds the request path: protocol handler → migration modes →
+// executor, with the access audit and shadow reads observing answers.
+func (a *Adapter) handler(cfg Config) http.Handler {
 	so := cfg.Server
 	if so.Logger == nil {
 		so.Logger = cfg.Logger
@@ -157,10 +176,9 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 	if so.Region == "" {
 		so.Region = cfg.Region
 	}
-	a := &Adapter{Store: st, Executor: exec, routing: rt, Modes: cfg.Modes, swept: make(chan struct{})}
-	var front server.Executor = exec
+	var front server.Executor = a.Executor
 	if cfg.Modes != nil {
-		me := &modes.Executor{Local: exec, DynamoDB: cfg.DynamoDB, Modes: cfg.Modes}
+		me := &modes.Executor{Local: a.Executor, DynamoDB: cfg.DynamoDB, Modes: cfg.Modes}
 		if cfg.Access != nil {
 			me.Rejected = func(ctx context.Context, op string, tables []string) {
 				cfg.Access.Rejected(server.CallerFrom(ctx).Name(), op, tables)
@@ -190,11 +208,7 @@ func Open(ctx context.Context, cfg Config) (*Adapter, error) {
 		a.Shadower = shadow.New(limits, sc.Caller, sc.Sink, cfg.Logger)
 		so.Served = a.offerShadow(so.Served)
 	}
-	a.Handler = server.New(front, so)
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopSweep = cancel
-	go a.sweep(sctx, cfg.Logger)
-	return a, nil
+	return server.New(front, so)
 }
 
 // openStore connects one backend.
