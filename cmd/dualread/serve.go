@@ -13,15 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/dualread/dualread/adapter"
-	"github.com/dualread/dualread/adapter/admin"
 	"github.com/dualread/dualread/adapter/config"
 	"github.com/dualread/dualread/adapter/modes"
 	"github.com/dualread/dualread/adapter/server"
-	"github.com/dualread/dualread/audit/access"
 )
 
 // serveConfig is everything `dualread serve` is told on its command line.
@@ -129,22 +126,11 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	if sh != nil {
 		forward = sh.cfg.Caller
 	}
-	var counter *access.Counter
-	if c.accessInflux != "" {
-		if err := access.EnsureRetention(ctx, c.accessInflux, c.accessDB); err != nil {
-			return fmt.Errorf("--access-influx: %w", err)
-		}
-		counter = access.NewCounter()
-		ic := influxdb2.NewClient(c.accessInflux, "")
-		defer ic.Close()
-		actx, stopAccess := context.WithCancel(context.WithoutCancel(ctx))
-		accessDone := make(chan struct{})
-		go func() {
-			access.Run(actx, counter, ic.WriteAPIBlocking("", c.accessDB+"/"+access.RetentionPolicy), 10*time.Second, log)
-			close(accessDone)
-		}()
-		defer func() { stopAccess(); <-accessDone }()
+	counter, stopAccess, err := startAccessAudit(ctx, c, log)
+	if err != nil {
+		return err
 	}
+	defer stopAccess()
 	ad, err := open(ctx, adapter.Config{
 		Access:           counter,
 		Shadow:           shadowCfg,
@@ -182,14 +168,11 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	}
 
 	if c.adminListen != "" {
-		aln, err := net.Listen("tcp", c.adminListen)
+		stopAdmin, err := startAdmin(c.adminListen, ad, log)
 		if err != nil {
-			return fmt.Errorf("--admin-listen: %w", err)
+			return err
 		}
-		asrv := &http.Server{Handler: admin.Handler(ad.Modes, ad.Shadower), ReadHeaderTimeout: 10 * time.Second}
-		go asrv.Serve(aln)
-		defer asrv.Close()
-		log.Info("admin API", "address", "http://"+aln.Addr().String())
+		defer stopAdmin()
 	}
 	stopReload := reloadOnHangup(ctx, c, set, log)
 	defer stopReload()
