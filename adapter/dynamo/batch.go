@@ -62,20 +62,8 @@ func (e *Executor) batchGetItem(ctx context.Context, req *batchGetRequest) (any,
 		if total > maxBatchGetKeys {
 			return nil, ddberr.Validation("Too many items requested for the BatchGetItem call")
 		}
-		ka.dropValues()
-		if err := checkExprMix(&ka.exprAttrs, present(param{"AttributesToGet", ka.AttributesToGet != nil}),
-			present(param{"ProjectionExpression", ka.ProjectionExpression != nil})); err != nil {
-			return nil, err
-		}
-		p, err := ka.params()
+		proj, err := readProjection(&ka.exprAttrs, ka.ProjectionExpression, ka.AttributesToGet)
 		if err != nil {
-			return nil, err
-		}
-		proj, err := projectionFor(ka.ProjectionExpression, ka.AttributesToGet, p)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.CheckUnused(); err != nil {
 			return nil, err
 		}
 		t, err := e.catalog.get(ctx, name)

@@ -133,3 +133,23 @@ func sortedNames(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// readProjection validates the parameters of a read that projects but has
+// no other expression (GetItem, BatchGetItem's per-table entries,
+// TransactGetItems' Get) and parses ProjectionExpression or AttributesToGet.
+func readProjection(a *exprAttrs, pe *string, atg []string) (*expr.Projection, error) {
+	a.dropValues()
+	if err := checkExprMix(a, present(param{"AttributesToGet", atg != nil}),
+		present(param{"ProjectionExpression", pe != nil})); err != nil {
+		return nil, err
+	}
+	p, err := a.params()
+	if err != nil {
+		return nil, err
+	}
+	proj, err := projectionFor(pe, atg, p)
+	if err != nil {
+		return nil, err
+	}
+	return proj, p.CheckUnused()
+}

@@ -45,20 +45,8 @@ func (e *Executor) getItem(ctx context.Context, req *getItemRequest) (any, error
 	if err != nil {
 		return nil, err
 	}
-	req.dropValues()
-	if err := checkExprMix(&req.exprAttrs, present(param{"AttributesToGet", req.AttributesToGet != nil}),
-		present(param{"ProjectionExpression", req.ProjectionExpression != nil})); err != nil {
-		return nil, err
-	}
-	p, err := req.params()
+	proj, err := readProjection(&req.exprAttrs, req.ProjectionExpression, req.AttributesToGet)
 	if err != nil {
-		return nil, err
-	}
-	proj, err := projectionFor(req.ProjectionExpression, req.AttributesToGet, p)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckUnused(); err != nil {
 		return nil, err
 	}
 	t, err := e.catalog.get(ctx, name)

@@ -303,16 +303,8 @@ func (e *Executor) transactGetItems(ctx context.Context, req *transactGetRequest
 		if err != nil {
 			return nil, err
 		}
-		it.Get.dropValues()
-		p, err := it.Get.params()
+		proj, err := readProjection(&it.Get.exprAttrs, it.Get.ProjectionExpression, nil)
 		if err != nil {
-			return nil, err
-		}
-		proj, err := projectionFor(it.Get.ProjectionExpression, nil, p)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.CheckUnused(); err != nil {
 			return nil, err
 		}
 		t, err := e.catalog.get(ctx, name)
