@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dualread/dualread/adapter/store"
+	"github.com/dualread/dualread/internal/sdkitem"
 	"github.com/dualread/dualread/streamproc"
 	"github.com/dualread/dualread/streamproc/record"
 )
@@ -248,7 +249,7 @@ func (r *run) segment(ctx context.Context, seg int) error {
 			in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(r.cfg.Segments.Total))
 		}
 		if cp.Last != nil {
-			esk, err := keyToAV(cp.Last)
+			esk, err := sdkitem.KeyToAV(cp.Last)
 			if err != nil {
 				return err
 			}
@@ -270,7 +271,7 @@ func (r *run) segment(ctx context.Context, seg int) error {
 		}
 		ins := make([]streamproc.Input, 0, len(out.Items))
 		for i, av := range out.Items {
-			it, rawItem, err := toItem(av)
+			it, rawItem, err := sdkitem.ToItem(av)
 			origin := fmt.Sprintf("%s/segment %d/%d item %d", r.cfg.Table, seg, r.cfg.Segments.Total, cp.Items+int64(i))
 			if err != nil {
 				ins = append(ins, streamproc.Input{Err: err, Raw: rawItem, Origin: origin})
@@ -293,7 +294,7 @@ func (r *run) segment(ctx context.Context, seg int) error {
 		if out.LastEvaluatedKey == nil {
 			cp.Last, cp.Done = nil, true
 		} else {
-			_, lek, err := toItem(out.LastEvaluatedKey)
+			_, lek, err := sdkitem.ToItem(out.LastEvaluatedKey)
 			if err != nil {
 				return err
 			}

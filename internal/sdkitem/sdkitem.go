@@ -1,4 +1,8 @@
-package backfill
+// Package sdkitem converts items between aws-sdk-go-v2's AttributeValue
+// types and attr.Item, through DynamoDB JSON, so numbers get attr's canonical
+// form and validation exactly as on the wire. The backfill and verify read
+// DynamoDB with the SDK and use it.
+package sdkitem
 
 import (
 	"encoding/base64"
@@ -10,9 +14,8 @@ import (
 	"github.com/dualread/dualread/adapter/attr"
 )
 
-// toItem converts an SDK item to attr.Item through DynamoDB JSON, so
-// numbers get attr's canonical form and validation exactly as on the wire.
-func toItem(in map[string]types.AttributeValue) (attr.Item, []byte, error) {
+// ToItem converts an SDK item to attr.Item; raw is its DynamoDB JSON.
+func ToItem(in map[string]types.AttributeValue) (attr.Item, []byte, error) {
 	m := make(map[string]any, len(in))
 	for k, v := range in {
 		j, err := avJSON(v)
@@ -75,14 +78,14 @@ func avJSON(v types.AttributeValue) (any, error) {
 		}
 		return map[string]any{"M": out}, nil
 	}
-	return nil, fmt.Errorf("backfill: unknown AttributeValue %T", v)
+	return nil, fmt.Errorf("sdkitem: unknown AttributeValue %T", v)
 }
 
 func mustJSON(s string) json.RawMessage { b, _ := json.Marshal(s); return b }
 
-// keyToAV converts a stored LastEvaluatedKey (DynamoDB JSON of S, N and B
+// KeyToAV converts a stored LastEvaluatedKey (DynamoDB JSON of S, N and B
 // values only) back to the SDK's form for ExclusiveStartKey.
-func keyToAV(raw []byte) (map[string]types.AttributeValue, error) {
+func KeyToAV(raw []byte) (map[string]types.AttributeValue, error) {
 	var m map[string]map[string]string
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
@@ -101,7 +104,7 @@ func keyToAV(raw []byte) (map[string]types.AttributeValue, error) {
 			}
 			out[k] = &types.AttributeValueMemberB{Value: b}
 		default:
-			return nil, fmt.Errorf("backfill: key attribute %q is not S, N or B", k)
+			return nil, fmt.Errorf("sdkitem: key attribute %q is not S, N or B", k)
 		}
 	}
 	return out, nil
