@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -39,6 +40,9 @@ func newSchemaImportCmd() *cobra.Command {
 			rc, err := resolveConfig(c, cmd.Flags().Changed, os.Getenv)
 			if err != nil {
 				return err
+			}
+			if rc.backend == adapter.BackendEmbedded && !dryRun {
+				return errors.New("the embedded backend keeps nothing after exit: import into --backend bigtable or spanner (or use --dry-run)")
 			}
 			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(fromRegion))
 			if err != nil {

@@ -31,6 +31,7 @@ type targetFlags struct {
 	metricsListen     string
 	awsRegion, awsURL string
 	workers           int
+	tableMap          map[string]string
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet, source string) {
@@ -47,6 +48,7 @@ func (t *targetFlags) register(f *pflag.FlagSet, source string) {
 	f.StringVar(&t.awsRegion, "source-region", "us-east-1", "AWS region of the source ("+source+")")
 	f.StringVar(&t.awsURL, "source-endpoint", "", "endpoint URL of the source "+source+" (default: AWS's)")
 	f.IntVar(&t.workers, "workers", 16, "per-item ordered apply lanes")
+	f.StringToStringVar(&t.tableMap, "table-map", nil, "rename tables on the way: source=target,... (default: same names)")
 }
 
 // target is an opened replication target.
@@ -85,7 +87,8 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 		return nil, err
 	}
 	rec := metrics.New(nil)
-	ap, err := streamproc.NewApplier(streamproc.Config{Target: a.Executor, DeadLetter: dl, Metrics: rec, Source: source, Workers: t.workers, Logger: log})
+	ap, err := streamproc.NewApplier(streamproc.Config{Target: a.Executor, DeadLetter: dl, Metrics: rec, Source: source,
+		Workers: t.workers, TableMap: t.tableMap, Logger: log})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -210,12 +213,13 @@ func newBackfillCmd() *cobra.Command {
 				estimate = *d.Table.ItemCount * int64(seg.To-seg.From+1) / int64(max(seg.Total, 1))
 			}
 			out := cmd.OutOrStdout()
+			progress := cmd.ErrOrStderr() // a progress line, not the result: keep stdout for the summary
 			p, err := backfill.Run(ctx, backfill.Config{DynamoDB: src, Table: table, Store: tg.a.Store, Applier: tg.applier,
 				Segments: seg, Parallel: parallel, PageLimit: pageLimit, ReadRate: readRate, EstimatedItems: estimate,
 				Progress: func(p backfill.Progress) {
-					fmt.Fprintf(out, "\r%d items, %d/%d segments, %.0f items/s, ETA %s   ", p.Items, p.SegmentsDone, p.Of, p.Rate, p.ETA.Round(time.Second))
+					fmt.Fprintf(progress, "%d items, %d/%d segments, %.0f items/s, ETA %s\n", p.Items, p.SegmentsDone, p.Of, p.Rate, p.ETA.Round(time.Second))
 				}})
-			fmt.Fprintf(out, "\nbackfill %s: %d items (%d applied, %d stale, %d duplicate, %d dead-lettered) in %s\n",
+			fmt.Fprintf(out, "backfill %s: %d items (%d applied, %d stale, %d duplicate, %d dead-lettered) in %s\n",
 				table, p.Items, p.Applied, p.Stale, p.Duplicate, p.Letters, p.Elapsed.Round(time.Millisecond))
 			return err
 		},
@@ -223,7 +227,7 @@ func newBackfillCmd() *cobra.Command {
 	f := cmd.Flags()
 	t.register(f, "DynamoDB")
 	f.StringVar(&table, "table", "", "DynamoDB table to copy")
-	f.StringVar(&segments, "segments", "0-0/1", "segment range of TotalSegments, e.g. 0-15/64")
+	f.StringVar(&segments, "segments", "0-15/16", "segment range of TotalSegments, e.g. 0-15/64 (split across processes: 0-31/64 and 32-63/64)")
 	f.IntVar(&parallel, "parallel", 4, "segments scanned at once")
 	f.Int32Var(&pageLimit, "page-limit", 500, "Scan Limit per page")
 	f.Float64Var(&readRate, "read-rate", 0, "items read per second at most (0: no limit)")
