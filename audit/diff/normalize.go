@@ -104,7 +104,11 @@ func collectionsFor(rec *auditpb.Record) []collection {
 	return nil
 }
 
-func parseSide(op string, r *auditpb.Response, colls []collection) *side {
+// parseSideSlow is the reference reading of one response, through
+// encoding/json and attr's item decoder; parseSide (fastside.go) gives the
+// same result from one pass over the body and falls back to this for
+// anything unusual. FuzzParseSide holds the two together.
+func parseSideSlow(op string, r *auditpb.Response, colls []collection) *side {
 	sd := &side{doc: Doc{}, items: map[string][]any{}}
 	if Failed(r) {
 		sd.failed = true

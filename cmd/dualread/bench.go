@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,9 @@ func newBenchRunCmd() *cobra.Command {
 			cfg, err := f.Config()
 			if err != nil {
 				return err
+			}
+			if f.CompareShadow != "" {
+				return errors.New("--compare-shadow is a comparison: use bench compare")
 			}
 			if cfg.Endpoint == "" {
 				h, closeAdapter, err := openBenchAdapter(ctx, log)
@@ -79,7 +83,7 @@ func newBenchCompareCmd() *cobra.Command {
 			var underTest http.Handler
 			// With --backend bigtable|spanner the comparison opens its own
 			// adapter on a fresh emulator; only the embedded one is ours.
-			if f.Endpoint == "" && (f.Backend == "" || f.Backend == adapter.BackendEmbedded) {
+			if f.Endpoint == "" && (f.Backend == "" || f.Backend == adapter.BackendEmbedded) && f.CompareShadow == "" {
 				h, closeAdapter, err := openBenchAdapter(ctx, log)
 				if err != nil {
 					return err

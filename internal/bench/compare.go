@@ -28,6 +28,9 @@ type Target struct {
 	// Reference marks the target ratios are computed against (DynamoDB
 	// Local, normally). Without one, the first target is the reference.
 	Reference bool
+	// Notes, if set, is called after the last round; its text goes under
+	// the report (what a target did besides answering, e.g. shadow reads).
+	Notes func() string
 }
 
 // Comparison is the same workload run against several targets in turn.
@@ -38,6 +41,8 @@ type Comparison struct {
 	// Baselines maps a target to the target its overhead is reported
 	// against (Target.Baseline).
 	Baselines map[string]string
+	// Notes holds each target's Notes text, by target name.
+	Notes map[string]string
 }
 
 // TargetFailure is a target whose run could not complete (setup failed).
@@ -151,6 +156,16 @@ rounds:
 		}
 	}
 
+	for _, t := range targets {
+		if t.Notes != nil {
+			if n := t.Notes(); n != "" {
+				if cmp.Notes == nil {
+					cmp.Notes = map[string]string{}
+				}
+				cmp.Notes[t.Name] = n
+			}
+		}
+	}
 	for i, t := range targets {
 		if r := results[i]; r != nil {
 			cmp.Results = append(cmp.Results, r)
@@ -245,6 +260,9 @@ func (c *Comparison) Markdown() string {
 		}
 	}
 	b.WriteString(c.overheadMarkdown())
+	for _, name := range sortedKeys(c.Notes) {
+		fmt.Fprintf(&b, "\n**%s**: %s\n", name, c.Notes[name])
+	}
 	for _, f := range c.Failures {
 		fmt.Fprintf(&b, "\n**%s failed**: %s\n", f.Target, oneLine(f.Err.Error()))
 	}
@@ -300,8 +318,9 @@ func (c *Comparison) JSON() ([]byte, error) {
 		Results   []resultJSON      `json:"results"`
 		Failures  []failure         `json:"failures,omitempty"`
 		Baselines map[string]string `json:"baselines,omitempty"`
+		Notes     map[string]string `json:"notes,omitempty"`
 		Generated time.Time         `json:"generated"`
-	}{Reference: c.Reference, Baselines: c.Baselines, Generated: time.Now().UTC()}
+	}{Reference: c.Reference, Baselines: c.Baselines, Notes: c.Notes, Generated: time.Now().UTC()}
 	for _, r := range c.Results {
 		v.Results = append(v.Results, r.jsonView())
 	}

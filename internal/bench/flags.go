@@ -45,6 +45,12 @@ type Flags struct {
 	// CompareRaw adds the raw backend client on the adapter's emulator
 	// (needs Backend bigtable or spanner).
 	CompareRaw bool
+	// CompareShadow replaces the system under test with two in-process
+	// adapters on the embedded backend, shadow reads off and at sample 1.0
+	// into an in-process audit service (OpenShadow): "" leaves it out,
+	// DynamoDBLocalAuto starts the shadow's DynamoDB Local, anything else is
+	// its endpoint.
+	CompareShadow string
 }
 
 // Register adds the flags to fs with their defaults.
@@ -66,6 +72,8 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.Lookup("compare-dynamodb-local").NoOptDefVal = DynamoDBLocalAuto
 	fs.StringVar(&f.JSON, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&f.Backend, "backend", BackendEmbedded, "compare: backend of the in-process adapter: embedded, or bigtable / spanner on a fresh emulator started for the run")
+	fs.StringVar(&f.CompareShadow, "compare-shadow", "", `compare: instead of one in-process adapter, run two on the embedded backend, shadow reads off and at 100 % (to DynamoDB Local, into an in-process audit), interleaved: "auto" (the default when the flag is given alone) starts the shadow's DynamoDB Local, or give its endpoint`)
+	fs.Lookup("compare-shadow").NoOptDefVal = DynamoDBLocalAuto
 	fs.BoolVar(&f.CompareRaw, "compare-raw", false, "compare: also run the same GetItem/PutItem/Query directly with the Bigtable or Spanner client on the adapter's emulator (needs --backend bigtable|spanner)")
 }
 
@@ -89,7 +97,9 @@ func (f *Flags) Config() (Config, error) {
 // leaves it out). With --backend bigtable|spanner the system under test is
 // instead an adapter this call opens on a fresh emulator (underTest is then
 // unused), preceded with --compare-raw by the raw client on the same
-// emulator. stop releases what it started (DynamoDB Local, the emulator and
+// emulator. With --compare-shadow the system under test is instead the
+// pair of adapters OpenShadow opens (shadowing off, then at 100 %; underTest
+// is unused). stop releases what it started (DynamoDB Local, the emulator and
 // the adapter on it) and must be called even on error.
 func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log *slog.Logger) (targets []Target, stop func(), err error) {
 	var stops []func()
@@ -107,6 +117,8 @@ func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log 
 		return nil, stop, fmt.Errorf("bench compare: --backend %q: want %s, %s or %s", f.Backend, BackendEmbedded, BackendBigtable, BackendSpanner)
 	case backend != BackendEmbedded && f.Endpoint != "":
 		return nil, stop, fmt.Errorf("bench compare: --backend %s and --endpoint exclude each other", backend)
+	case f.CompareShadow != "" && (backend != BackendEmbedded || f.Endpoint != ""):
+		return nil, stop, fmt.Errorf("bench compare: --compare-shadow runs its own in-process adapters on the embedded backend: it excludes --endpoint and --backend %s", backend)
 	case f.CompareRaw && backend == BackendEmbedded:
 		return nil, stop, fmt.Errorf("bench compare: --compare-raw needs --backend %s or %s (the raw client must reach the adapter's emulator)", BackendBigtable, BackendSpanner)
 	}
@@ -129,6 +141,17 @@ func (f *Flags) CompareTargets(ctx context.Context, underTest http.Handler, log 
 		targets = append(targets, Target{Name: "dynamodb-local", Endpoint: f.CompareDynamoDBLocal, Reference: true})
 	}
 	switch {
+	case f.CompareShadow != "":
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, stop, err
+		}
+		s, err := OpenShadow(ctx, f.CompareShadow, cfg, log)
+		if err != nil {
+			return nil, stop, err
+		}
+		stops = append(stops, s.Close)
+		targets = append(targets, s.Targets()...)
 	case backend != BackendEmbedded:
 		s, err := OpenBackend(ctx, backend, f.CompareRaw, log)
 		if err != nil {

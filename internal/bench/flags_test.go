@@ -99,6 +99,9 @@ func TestFlagsBackendRefusals(t *testing.T) {
 		{"raw on embedded", []string{"--compare-raw", "--backend=embedded"}, "--compare-raw needs"},
 		{"backend and endpoint", []string{"--backend=spanner", "--endpoint=http://127.0.0.1:9"}, "exclude each other"},
 		{"unknown backend", []string{"--backend=dynamo"}, `--backend "dynamo"`},
+		{"shadow and endpoint", []string{"--compare-shadow", "--endpoint=http://127.0.0.1:9"}, "--compare-shadow runs its own"},
+		{"shadow on emulator", []string{"--compare-shadow=http://127.0.0.1:9", "--backend=bigtable"}, "--compare-shadow runs its own"},
+		{"shadow not loopback", []string{"--compare-shadow=http://example.com:8000"}, "loopback"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

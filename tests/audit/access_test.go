@@ -70,7 +70,10 @@ func TestAccessPatternsIntoInfluxDB(t *testing.T) {
 	defer c.Close()
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { access.Run(rctx, counter, c.WriteAPIBlocking("", "dualread/"+access.RetentionPolicy), time.Hour, nil); close(done) }()
+	go func() {
+		access.Run(rctx, counter, c.WriteAPIBlocking("", "dualread/"+access.RetentionPolicy), time.Hour, nil)
+		close(done)
+	}()
 	cancel() // Run flushes once more on the way out
 	<-done
 
