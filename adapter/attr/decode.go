@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/dualread/dualread/internal/jsonstr"
 )
 
 // Nesting limits, measured against DynamoDB Local: a standalone AttributeValue
@@ -193,112 +193,13 @@ func (d *decoder) str() []byte {
 		d.fail(msgMalformedJSON)
 		return nil
 	}
-	d.pos++
-	start := d.pos
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			d.pos++
-			return d.data[start : d.pos-1]
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
-		d.pos++
-	}
-	return d.strSlow(start)
-}
-
-// strSlow handles escapes and non-ASCII; invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func (d *decoder) strSlow(start int) []byte {
-	out := make([]byte, 0, d.pos-start+16)
-	out = append(out, d.data[start:d.pos]...)
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			return out
-		case c < 0x20:
-			d.fail(msgMalformedJSON)
-			return nil
-		case c == '\\':
-			if d.pos+1 >= len(d.data) {
-				d.fail(msgMalformedJSON)
-				return nil
-			}
-			e := d.data[d.pos+1]
-			d.pos += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, ok := d.hex4()
-				if !ok {
-					return nil
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					if bytes.HasPrefix(d.data[d.pos:], []byte(`\u`)) {
-						save := d.pos
-						d.pos += 2
-						if lo, ok := d.hex4(); ok {
-							if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
-								r2 = dec
-							} else {
-								d.pos = save
-							}
-						} else {
-							return nil
-						}
-					}
-					r = r2
-				}
-				out = utf8.AppendRune(out, r)
-			default:
-				d.fail(msgMalformedJSON)
-				return nil
-			}
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			d.pos++
-		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
-			if r == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, utf8.RuneError)
-			} else {
-				out = append(out, d.data[d.pos:d.pos+size]...)
-			}
-			d.pos += size
-		}
-	}
-	d.fail(msgMalformedJSON)
-	return nil
-}
-
-func (d *decoder) hex4() (rune, bool) {
-	if d.pos+4 > len(d.data) {
+	out, next, ok := jsonstr.Read(d.data, d.pos+1)
+	d.pos = next
+	if !ok {
 		d.fail(msgMalformedJSON)
-		return 0, false
+		return nil
 	}
-	n, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
-	if err != nil {
-		d.fail(msgMalformedJSON)
-		return 0, false
-	}
-	d.pos += 4
-	return rune(n), true
+	return out
 }
 
 // skip consumes any JSON value (an unknown member, or a subtree already

@@ -2,8 +2,8 @@ package diff
 
 import (
 	"encoding/json"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/dualread/dualread/internal/jsonstr"
 )
 
 // treeDecoder reads a JSON document once into the generic tree that
@@ -213,114 +213,11 @@ func (d *treeDecoder) number() any {
 // str reads a string the way encoding/json unquotes it: invalid UTF-8 and
 // lone surrogates become U+FFFD.
 func (d *treeDecoder) str() string {
-	d.pos++ // '"'
-	start := d.pos
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			d.pos++
-			return string(d.data[start : d.pos-1])
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			return d.strSlow(start)
-		}
-		d.pos++
+	out, next, ok := jsonstr.Read(d.data, d.pos+1) // d.pos is at the opening quote
+	d.pos = next
+	if !ok {
+		d.bad = true
+		return ""
 	}
-	d.bad = true
-	return ""
-}
-
-func (d *treeDecoder) strSlow(start int) string {
-	out := make([]byte, 0, d.pos-start+16)
-	out = append(out, d.data[start:d.pos]...)
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			return string(out)
-		case c < 0x20:
-			d.bad = true
-			return ""
-		case c == '\\':
-			if d.pos+1 >= len(d.data) {
-				d.bad = true
-				return ""
-			}
-			e := d.data[d.pos+1]
-			d.pos += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				r, ok := d.hex4()
-				if !ok {
-					d.bad = true
-					return ""
-				}
-				if utf16.IsSurrogate(r) {
-					// A pair only if a \u low surrogate follows; else U+FFFD
-					// and the next escape is read on its own.
-					if d.pos+6 <= len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-						save := d.pos
-						d.pos += 2
-						r2, ok2 := d.hex4()
-						if ok2 {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								out = utf8.AppendRune(out, dec)
-								continue
-							}
-						}
-						d.pos = save
-					}
-					r = utf8.RuneError
-				}
-				out = utf8.AppendRune(out, r)
-			default:
-				d.bad = true
-				return ""
-			}
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			d.pos++
-		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
-			d.pos += size
-			out = utf8.AppendRune(out, r)
-		}
-	}
-	d.bad = true
-	return ""
-}
-
-func (d *treeDecoder) hex4() (rune, bool) {
-	if d.pos+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	d.pos += 4
-	return r, true
+	return string(out)
 }
