@@ -28,6 +28,7 @@ import (
 type targetFlags struct {
 	c                 serveConfig
 	influxURL, bucket string
+	metricsEvery      time.Duration
 	metricsListen     string
 	awsRegion, awsURL string
 	workers           int
@@ -44,6 +45,7 @@ func (t *targetFlags) register(f *pflag.FlagSet, source string) {
 	f.StringVar(&t.c.logFormat, "log-format", "json", "log format: json or text")
 	f.StringVar(&t.influxURL, "influx", "", "InfluxDB URL for replication metrics (lag per table)")
 	f.StringVar(&t.bucket, "influx-bucket", "dualread/autogen", "InfluxDB bucket")
+	f.DurationVar(&t.metricsEvery, "metrics-interval", 10*time.Second, "how often lag and counts are written to InfluxDB")
 	f.StringVar(&t.metricsListen, "metrics-listen", "", "address for Prometheus /metrics (empty: none)")
 	f.StringVar(&t.awsRegion, "source-region", "us-east-1", "AWS region of the source ("+source+")")
 	f.StringVar(&t.awsURL, "source-endpoint", "", "endpoint URL of the source "+source+" (default: AWS's)")
@@ -95,7 +97,7 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	if t.influxURL != "" {
-		go metrics.Run(mctx, rec, metrics.NewInfluxSink(t.influxURL, "", t.bucket), 10*time.Second, log)
+		go metrics.Run(mctx, rec, metrics.NewInfluxSink(t.influxURL, "", t.bucket), t.metricsEvery, log)
 	}
 	var srv *http.Server
 	if t.metricsListen != "" {
