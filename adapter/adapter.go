@@ -198,12 +198,12 @@ func (a *Adapter) handler(cfg Config) http.Handler {
 	if sc := cfg.Shadow; sc != nil {
 		limits := sc.Limits
 		if limits.Sample == nil && cfg.Modes != nil {
-			limits.Sample = func(table string) float64 {
-				if m := cfg.Modes.For(table); m.Shadow == "dynamodb" && m.Serve == "store" {
-					return m.Sample
-				}
-				return 0
-			}
+			limits.Sample = func(table string) float64 { return cfg.Modes.ShadowPlan(table).Sample }
+		}
+		if limits.Store == nil {
+			// serve: dynamodb with shadow: spanner|bigtable reads the store
+			// directly, past the modes that forward this table's reads.
+			limits.Store = shadow.ExecutorCaller{Exec: a.Executor}
 		}
 		a.Shadower = shadow.New(limits, sc.Caller, sc.Sink, cfg.Logger)
 		so.Served = a.offerShadow(so.Served)
@@ -261,10 +261,16 @@ func (a *Adapter) offerShadow(next func(context.Context, server.Served)) func(co
 			return
 		}
 		table := shadow.TableOf(s.Op, s.Request)
-		a.Shadower.Offer(shadow.Record{
+		rec := shadow.Record{
 			ID: s.RequestID, Time: time.Now(), Caller: s.Caller.Name(), Table: table, Op: s.Op, Request: s.Request,
 			Primary: shadow.Side{Backend: a.BackendFor(table), Status: s.Status, Body: s.Response, Latency: s.Elapsed},
-		})
+		}
+		if a.Modes != nil && a.Modes.ShadowPlan(table).Primary == modes.SideDynamoDB {
+			// DynamoDB served (forwarded); the store is the shadow.
+			rec.Target, rec.Shadow.Backend = shadow.TargetStore, rec.Primary.Backend
+			rec.Primary.Backend = "dynamodb"
+		}
+		a.Shadower.Offer(rec)
 	}
 }
 

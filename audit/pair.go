@@ -30,6 +30,10 @@ type Pair struct {
 	Patch jsondiff.Patch
 	// Reread holds the re-read answers when a re-read happened.
 	Reread *auditpb.Record
+	// Noise lists the item paths (diff.AttrPath) of Patch that the noise
+	// calibration takes for noise; Class is Suppressed when they are all
+	// the pair differs at.
+	Noise []string
 }
 
 // Sink consumes verdicts. Write gets batches from one goroutine per sink,
@@ -62,6 +66,7 @@ type PairJSON struct {
 	Patch     jsondiff.Patch  `json:"patch"`
 	Record    json.RawMessage `json:"record"`
 	Reread    json.RawMessage `json:"reread,omitempty"`
+	Noise     []string        `json:"noise_paths,omitempty"`
 }
 
 // MarshalJSON renders the pair as PairJSON.
@@ -72,7 +77,7 @@ func (p Pair) MarshalJSON() ([]byte, error) {
 	}
 	pj := PairJSON{
 		ID: p.Record.GetId(), Table: p.Record.GetTable(), Operation: p.Record.GetOperation(),
-		Class: p.Class, Initial: p.Initial, Patch: p.Patch, Record: rec,
+		Class: p.Class, Initial: p.Initial, Patch: p.Patch, Record: rec, Noise: p.Noise,
 	}
 	if pj.Patch == nil {
 		pj.Patch = jsondiff.Patch{}

@@ -6,7 +6,7 @@
 //	GET    /modes                 rules, overrides, and ?table=T's effective mode
 //	PUT    /modes/{table}         set an override: {"serve":"store","shadow":"dynamodb","sample":1,"writes":"serve"}
 //	DELETE /modes/{table}         remove the override
-//	GET    /metrics               Prometheus text: shadow counters
+//	GET    /metrics               Prometheus text: shadow counters, and the audit's (embedded service or remote client)
 package admin
 
 import (
@@ -20,8 +20,10 @@ import (
 )
 
 // Handler serves the admin API for modes (may be nil: no modes) and
-// shadower (may be nil: no shadow reads).
-func Handler(set *modes.Set, shadower *shadow.Shadower) http.Handler {
+// shadower (may be nil: no shadow reads). Each of metrics appends more
+// Prometheus text to /metrics: the embedded audit service's counters
+// (audit.WritePrometheus), or the remote audit client's.
+func Handler(set *modes.Set, shadower *shadow.Shadower, metrics ...func(io.Writer)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /modes", func(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +67,9 @@ func Handler(set *modes.Set, shadower *shadow.Shadower) http.Handler {
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		for _, m := range metrics {
+			m(w)
+		}
 		if shadower == nil {
 			return
 		}
@@ -83,11 +88,17 @@ func Handler(set *modes.Set, shadower *shadow.Shadower) http.Handler {
 		} {
 			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v)
 		}
-		open := 0
-		if st.BreakerOpen {
-			open = 1
+		fmt.Fprintf(w, "# HELP dualread_shadow_breaker_open 1 while a side's breaker sheds shadow reads to it\n# TYPE dualread_shadow_breaker_open gauge\n")
+		for _, b := range []struct {
+			target string
+			open   bool
+		}{{shadow.TargetDynamoDB, st.BreakerOpen}, {shadow.TargetStore, st.StoreBreakerOpen}} {
+			open := 0
+			if b.open {
+				open = 1
+			}
+			fmt.Fprintf(w, "dualread_shadow_breaker_open{target=%q} %d\n", b.target, open)
 		}
-		fmt.Fprintf(w, "# HELP dualread_shadow_breaker_open 1 while the breaker sheds shadow reads\n# TYPE dualread_shadow_breaker_open gauge\ndualread_shadow_breaker_open %d\n", open)
 	})
 	return mux
 }

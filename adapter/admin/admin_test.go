@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +18,7 @@ func TestModesAPI(t *testing.T) {
 	}
 	sh := shadow.New(shadow.Config{}, nil, nil, nil)
 	defer sh.Close()
-	srv := httptest.NewServer(Handler(set, sh))
+	srv := httptest.NewServer(Handler(set, sh, func(w io.Writer) { io.WriteString(w, "dualread_audit_sink_errors_total{sink=\"influxdb\"} 3\n") }))
 	defer srv.Close()
 	do := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
@@ -48,7 +49,14 @@ func TestModesAPI(t *testing.T) {
 	if code, _ := do("DELETE", "/modes/orders", ""); code != 200 || set.For("orders").From != "default" {
 		t.Errorf("DELETE: %d, mode from %s", code, set.For("orders").From)
 	}
-	if code, body := do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, "dualread_shadow_dropped_total 0") {
+	if code, body := do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, "dualread_shadow_dropped_total 0") ||
+		!strings.Contains(body, `dualread_shadow_breaker_open{target="store"} 0`) || !strings.Contains(body, `dualread_audit_sink_errors_total{sink="influxdb"} 3`) {
 		t.Errorf("metrics: %d %s", code, body)
+	}
+	if code, _ := do("PUT", "/modes/orders", `{"serve":"dynamodb","shadow":"dynamodb"}`); code != 400 {
+		t.Errorf("shadowing DynamoDB with itself accepted: %d", code)
+	}
+	if code, body := do("PUT", "/modes/orders", `{"serve":"dynamodb","shadow":"bigtable","sample":0.5}`); code != 200 || !strings.Contains(body, `"shadow": "bigtable"`) {
+		t.Errorf("serve dynamodb, shadow bigtable: %d %s", code, body)
 	}
 }

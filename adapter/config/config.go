@@ -87,6 +87,12 @@ func (t Table) mode(base modes.Mode) modes.Mode {
 	if t.Writes != "" {
 		m.Writes = t.Writes
 	}
+	if t.Shadow == "" && m.ServesDynamoDB() && m.ShadowSide() == modes.SideDynamoDB {
+		// A table switched back to (or kept on) DynamoDB does not inherit
+		// the default's shadow: dynamodb, which would shadow DynamoDB with
+		// itself; it shadows only if it says shadow: spanner|bigtable.
+		m.Shadow = "off"
+	}
 	return m
 }
 
@@ -236,6 +242,9 @@ func (f *File) Validate() error {
 			return fmt.Errorf("tables.%q: bad pattern: %v", pattern, err)
 		}
 	}
+	if err := f.checkModeBackends(); err != nil {
+		return err
+	}
 	uses := map[string]bool{}
 	for _, t := range f.Tables {
 		if t.Store != "" {
@@ -256,6 +265,64 @@ func (f *File) Validate() error {
 	}
 	return nil
 }
+
+// checkModeBackends checks, for every entry, that a serve or shadow naming
+// a backend (spanner, bigtable) names the one the entry's tables live on,
+// with the mode as ModeRules will apply it (inherited fields included).
+func (f *File) checkModeBackends() error {
+	def := modes.Default
+	if t, ok := f.Tables[DefaultTable]; ok {
+		def = t.mode(modes.Default)
+	}
+	for _, pattern := range f.patterns() {
+		m := f.Tables[pattern].mode(def)
+		if pattern == DefaultTable {
+			m = def
+		}
+		backend := f.backendOf(pattern)
+		if err := m.CheckBackend(backend); err != nil {
+			return fmt.Errorf("tables.%q.%w (tables.%q.store)", pattern, err, f.routeKey(pattern))
+		}
+	}
+	return nil
+}
+
+// routeKey is the tables: key whose store the tables of pattern take.
+func (f *File) routeKey(pattern string) string {
+	if t := f.Tables[pattern]; t.Store != "" {
+		return pattern
+	}
+	var globs []string
+	for p, t := range f.Tables {
+		if p != DefaultTable && t.Store != "" && isGlob(p) {
+			globs = append(globs, p)
+		}
+	}
+	// As adapter routing: the longest glob first, ties alphabetical.
+	sort.Slice(globs, func(i, j int) bool {
+		if len(globs[i]) != len(globs[j]) {
+			return len(globs[i]) > len(globs[j])
+		}
+		return globs[i] < globs[j]
+	})
+	for _, g := range globs {
+		if ok, _ := path.Match(g, pattern); ok {
+			return g
+		}
+	}
+	return DefaultTable
+}
+
+// backendOf is the backend the tables of pattern live on (a glob pattern
+// is matched as a name, which a glob covering it matches).
+func (f *File) backendOf(pattern string) string {
+	if k := f.routeKey(pattern); k != DefaultTable {
+		return f.Tables[k].Store
+	}
+	return f.Home()
+}
+
+func isGlob(p string) bool { return strings.ContainsAny(p, "*?[\\") }
 
 func validDatabase(db string) bool {
 	p := strings.Split(db, "/")

@@ -110,3 +110,50 @@ tables:
 		t.Errorf("bad mode: %v", err)
 	}
 }
+
+// TestModeSpellingsAndBackends: serve and shadow name backends as the
+// issue spells them; a backend that is not the table's own is refused
+// naming the key; a DynamoDB-served table does not inherit shadow: dynamodb.
+func TestModeSpellingsAndBackends(t *testing.T) {
+	const backends = "backends:\n  spanner: {database: projects/p/instances/i/databases/d}\n"
+	for _, c := range []struct{ body, want string }{
+		{"tables:\n  default: {serve: bigtable, shadow: dynamodb}\n  \"orders*\": {store: spanner, serve: spanner, shadow: dynamodb}\n  legacy: {serve: dynamodb, shadow: bigtable}\n", ""},
+		{"tables:\n  \"orders*\": {store: spanner, serve: dynamodb, shadow: bigtable}\n", `tables."orders*".shadow: bigtable, but the table lives on spanner (tables."orders*".store)`},
+		{"tables:\n  \"orders*\": {store: spanner}\n  orders_eu: {serve: bigtable}\n", `tables."orders_eu".serve: bigtable, but the table lives on spanner (tables."orders*".store)`},
+		{"tables:\n  default: {store: spanner, serve: spanner}\n  logs: {store: bigtable}\n", `tables."logs".serve: spanner, but the table lives on bigtable`},
+		{"tables:\n  t: {serve: spanner, shadow: bigtable}\n", `tables."t".shadow: bigtable on a table served by spanner`},
+		{"tables:\n  t: {serve: cassandra}\n", `tables."t".serve: "cassandra"`},
+	} {
+		body := c.body
+		if strings.Contains(body, "spanner") {
+			body = backends + body
+		}
+		_, err := Load(write(t, body), noEnv, nil)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q refused: %v", c.body, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: err = %v, want one containing %q", c.body, err, c.want)
+		}
+	}
+	f, err := Load(write(t, "tables:\n  default: {shadow: dynamodb, sample: 1}\n  sessions: {serve: dynamodb, writes: dynamodb}\n  legacy: {serve: dynamodb, shadow: bigtable}\n"), noEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := f.ModeRules(modes.Default)
+	if _, err := modes.NewSet(rules); err != nil {
+		t.Fatalf("rules refused: %v", err)
+	}
+	for _, r := range rules {
+		switch r.Pattern {
+		case "sessions":
+			if r.Mode.Shadow != "off" {
+				t.Errorf("sessions (served by DynamoDB) inherits shadow %q, want off", r.Mode.Shadow)
+			}
+		case "legacy":
+			if r.Mode.Shadow != "bigtable" || r.Mode.Sample != 1 {
+				t.Errorf("legacy: %+v", r.Mode)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Package modes decides, table by table, where each request goes during a
-// migration: reads served from the new store or from DynamoDB, shadowed or
-// not and how often, writes applied, forwarded to DynamoDB or refused.
+// migration: reads served from the new store or from DynamoDB, shadowed on
+// the other side or not and how often, writes applied, forwarded to DynamoDB
+// or refused.
 // Modes change at run time (config reload, admin API) without a restart.
 package modes
 
@@ -8,15 +9,20 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 	"sync"
 )
 
 // Mode is one table's setting.
 type Mode struct {
-	// Serve answers reads: "store" (the table's backend) or "dynamodb".
+	// Serve answers reads: the table's own backend ("spanner" or "bigtable",
+	// which must be the backend the table lives on; "store" names it without
+	// saying which) or "dynamodb" (forwarded).
 	Serve string `json:"serve" yaml:"serve"`
-	// Shadow re-reads for the audit: "dynamodb" (when Serve is store) or
-	// "off". ("store", shadowing DynamoDB-served reads, is not built yet.)
+	// Shadow re-reads a sample of the served reads on the other side for the
+	// audit: "dynamodb" when the store serves; the table's backend ("spanner",
+	// "bigtable" or "store") when DynamoDB serves, the configuration teams
+	// run before they switch reads; or "off".
 	Shadow string `json:"shadow" yaml:"shadow"`
 	// Sample is the fraction of reads shadowed, 0..1.
 	Sample float64 `json:"sample" yaml:"sample"`
@@ -29,22 +35,52 @@ type Mode struct {
 // here, not shadowed.
 var Default = Mode{Serve: "store", Shadow: "off", Sample: 0, Writes: "serve"}
 
-// Validate names the first bad field.
+// Sides of a migration, as ShadowPlan names them.
+const (
+	SideStore    = "store"
+	SideDynamoDB = "dynamodb"
+)
+
+// isStore reports whether v names the new store: generically or as the
+// backend the table lives on.
+func isStore(v string) bool { return v == "store" || v == "spanner" || v == "bigtable" }
+
+// ServesDynamoDB reports whether DynamoDB answers the table's reads.
+func (m Mode) ServesDynamoDB() bool { return m.Serve == SideDynamoDB }
+
+// ShadowSide is the side shadow reads go to: SideDynamoDB, SideStore, or ""
+// when shadowing is off.
+func (m Mode) ShadowSide() string {
+	switch {
+	case m.Shadow == SideDynamoDB:
+		return SideDynamoDB
+	case isStore(m.Shadow):
+		return SideStore
+	}
+	return ""
+}
+
+// Validate names the first bad field. It cannot know where a table lives:
+// CheckBackend does that once the placement is known.
 func (m Mode) Validate() error {
-	switch m.Serve {
-	case "store", "dynamodb":
+	switch {
+	case isStore(m.Serve), m.Serve == SideDynamoDB:
 	default:
-		return fmt.Errorf("serve: %q is not store or dynamodb", m.Serve)
+		return fmt.Errorf("serve: %q is not spanner, bigtable or dynamodb (or store: the table's backend)", m.Serve)
 	}
-	switch m.Shadow {
-	case "off", "dynamodb":
-	case "store":
-		return fmt.Errorf("shadow: store (shadowing DynamoDB-served reads with the new store) is not supported yet")
+	switch {
+	case m.Shadow == "off", m.Shadow == SideDynamoDB, isStore(m.Shadow):
 	default:
-		return fmt.Errorf("shadow: %q is not dynamodb or off", m.Shadow)
+		return fmt.Errorf("shadow: %q is not dynamodb, spanner, bigtable or off (or store: the table's backend)", m.Shadow)
 	}
-	if m.Shadow == "dynamodb" && m.Serve == "dynamodb" || m.Shadow == "store" && m.Serve == "store" {
-		return fmt.Errorf("shadow: %q is the side that serves", m.Shadow)
+	switch {
+	case m.Shadow == SideDynamoDB && m.ServesDynamoDB():
+		return fmt.Errorf("shadow: dynamodb is the side that serves (serve: dynamodb); shadow the table's backend, or off")
+	case isStore(m.Shadow) && isStore(m.Serve) && m.Shadow != m.Serve && m.Shadow != "store" && m.Serve != "store":
+		// Both name a backend, and not the same one: a table lives on one.
+		return fmt.Errorf("shadow: %s on a table served by %s: a table lives on one backend, so it is shadowed by dynamodb or not at all", m.Shadow, m.Serve)
+	case isStore(m.Shadow) && isStore(m.Serve):
+		return fmt.Errorf("shadow: %q is the side that serves (serve: %s); shadow dynamodb, or off", m.Shadow, m.Serve)
 	}
 	if m.Sample < 0 || m.Sample > 1 {
 		return fmt.Errorf("sample: %v is not within 0..1", m.Sample)
@@ -53,6 +89,21 @@ func (m Mode) Validate() error {
 	case "serve", "dynamodb", "reject":
 	default:
 		return fmt.Errorf("writes: %q is not serve, dynamodb or reject", m.Writes)
+	}
+	return nil
+}
+
+// CheckBackend checks that the backends the mode names are the one the
+// table lives on (backend: "bigtable" or "spanner"; "embedded" is the
+// in-process Bigtable emulator, so "bigtable" names it too).
+func (m Mode) CheckBackend(backend string) error {
+	if backend == "embedded" {
+		backend = "bigtable"
+	}
+	for _, f := range []struct{ key, v string }{{"serve", m.Serve}, {"shadow", m.Shadow}} {
+		if (f.v == "spanner" || f.v == "bigtable") && f.v != backend {
+			return fmt.Errorf("%s: %s, but the table lives on %s", f.key, f.v, backend)
+		}
 	}
 	return nil
 }
@@ -75,6 +126,17 @@ type Set struct {
 	mu        sync.RWMutex
 	rules     []Rule          // sorted: exact names, then longer globs first
 	overrides map[string]Mode // exact table names, set at run time
+	// placement names a table's backend, once the adapter knows it, so an
+	// override naming another backend is refused.
+	placement func(table string) string
+}
+
+// SetPlacement tells the set where tables live (adapter.BackendFor), so
+// Override can refuse a mode naming another backend.
+func (s *Set) SetPlacement(backendOf func(table string) string) {
+	s.mu.Lock()
+	s.placement = backendOf
+	s.mu.Unlock()
 }
 
 // NewSet validates rules and returns a Set.
@@ -142,8 +204,13 @@ func (s *Set) Override(table string, m Mode) error {
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.placement != nil {
+		if err := m.CheckBackend(s.placement(table)); err != nil {
+			return err
+		}
+	}
 	s.overrides[table] = m
-	s.mu.Unlock()
 	return nil
 }
 
@@ -170,6 +237,39 @@ func (s *Set) For(table string) Table {
 		}
 	}
 	return Table{Default, "built-in default"}
+}
+
+// Plan is what shadowing does for one read request.
+type Plan struct {
+	Sample float64 // fraction of the reads shadowed; 0: none
+	// Primary is the side that served (SideStore or SideDynamoDB), Shadow
+	// the side re-read.
+	Primary, Shadow string
+}
+
+// ShadowPlan decides shadowing for a read of tables (one name, or several
+// joined by "," as shadow.TableOf names a BatchGetItem's): shadowed only if
+// every table is served and shadowed the same way, at the smallest sample.
+func (s *Set) ShadowPlan(tables string) Plan {
+	var p Plan
+	for i, t := range strings.Split(tables, ",") {
+		m := s.For(t)
+		primary := SideStore
+		if m.ServesDynamoDB() {
+			primary = SideDynamoDB
+		}
+		q := Plan{Sample: m.Sample, Primary: primary, Shadow: m.ShadowSide()}
+		if q.Shadow == "" {
+			return Plan{}
+		}
+		if i > 0 && (q.Primary != p.Primary || q.Shadow != p.Shadow) {
+			return Plan{}
+		}
+		if i == 0 || q.Sample < p.Sample {
+			p = q
+		}
+	}
+	return p
 }
 
 // Snapshot lists the rules and overrides, for the admin API.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dualread/dualread/adapter/ddberr"
@@ -97,5 +98,100 @@ func TestExecutorRoutesByMode(t *testing.T) {
 	want := []string{"local:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "local:CreateTable"}
 	if !reflect.DeepEqual(rec.calls, want) {
 		t.Errorf("calls %v, want %v", rec.calls, want)
+	}
+}
+
+// TestSpellingsAndCombinations: the spellings (serve: spanner |
+// bigtable | dynamodb, shadow: dynamodb | spanner | bigtable | off) and
+// "store" as an alias are accepted; impossible combinations are refused
+// naming the key.
+func TestSpellingsAndCombinations(t *testing.T) {
+	for _, c := range []struct {
+		m    Mode
+		want string // "" = valid, else a substring of the error
+	}{
+		{Mode{Serve: "spanner", Shadow: "dynamodb", Sample: 1, Writes: "serve"}, ""},
+		{Mode{Serve: "bigtable", Shadow: "off", Writes: "serve"}, ""},
+		{Mode{Serve: "store", Shadow: "dynamodb", Writes: "serve"}, ""},
+		{Mode{Serve: "dynamodb", Shadow: "spanner", Sample: 0.5, Writes: "dynamodb"}, ""},
+		{Mode{Serve: "dynamodb", Shadow: "bigtable", Writes: "serve"}, ""},
+		{Mode{Serve: "dynamodb", Shadow: "store", Writes: "dynamodb"}, ""},
+		{Mode{Serve: "spanner", Shadow: "bigtable", Writes: "serve"}, "shadow: bigtable on a table served by spanner"},
+		{Mode{Serve: "spanner", Shadow: "spanner", Writes: "serve"}, "shadow: \"spanner\" is the side that serves"},
+		{Mode{Serve: "store", Shadow: "bigtable", Writes: "serve"}, "is the side that serves"},
+		{Mode{Serve: "dynamodb", Shadow: "dynamodb", Writes: "serve"}, "shadow: dynamodb is the side that serves"},
+		{Mode{Serve: "postgres", Shadow: "off", Writes: "serve"}, "serve: \"postgres\""},
+		{Mode{Serve: "spanner", Shadow: "mysql", Writes: "serve"}, "shadow: \"mysql\""},
+	} {
+		err := c.m.Validate()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v refused: %v", c.m, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%+v: err %v, want one containing %q", c.m, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		m       Mode
+		backend string
+		want    string
+	}{
+		{Mode{Serve: "spanner", Shadow: "dynamodb"}, "spanner", ""},
+		{Mode{Serve: "bigtable", Shadow: "dynamodb"}, "embedded", ""},
+		{Mode{Serve: "dynamodb", Shadow: "bigtable"}, "spanner", "shadow: bigtable, but the table lives on spanner"},
+		{Mode{Serve: "spanner", Shadow: "off"}, "bigtable", "serve: spanner, but the table lives on bigtable"},
+		{Mode{Serve: "store", Shadow: "off"}, "spanner", ""},
+	} {
+		err := c.m.CheckBackend(c.backend)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v on %s: err %v, want %q", c.m, c.backend, err, c.want)
+		}
+	}
+}
+
+// TestOverrideChecksPlacement: once the set knows where tables live, an
+// override naming another backend is refused.
+func TestOverrideChecksPlacement(t *testing.T) {
+	s, err := NewSet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetPlacement(func(table string) string {
+		if strings.HasPrefix(table, "orders") {
+			return "spanner"
+		}
+		return "bigtable"
+	})
+	if err := s.Override("orders", Mode{Serve: "dynamodb", Shadow: "bigtable", Writes: "dynamodb"}); err == nil || !strings.Contains(err.Error(), "lives on spanner") {
+		t.Errorf("shadow bigtable on a spanner table: %v", err)
+	}
+	if err := s.Override("orders", Mode{Serve: "dynamodb", Shadow: "spanner", Sample: 1, Writes: "dynamodb"}); err != nil {
+		t.Errorf("shadow spanner on a spanner table: %v", err)
+	}
+}
+
+// TestShadowPlan: which side serves and which is shadowed, per table and
+// for requests over several tables.
+func TestShadowPlan(t *testing.T) {
+	s, err := NewSet([]Rule{
+		{"default", Mode{Serve: "store", Shadow: "dynamodb", Sample: 0.5, Writes: "serve"}},
+		{"full", Mode{Serve: "spanner", Shadow: "dynamodb", Sample: 1, Writes: "serve"}},
+		{"fwd", Mode{Serve: "dynamodb", Shadow: "spanner", Sample: 0.2, Writes: "dynamodb"}},
+		{"quiet", Mode{Serve: "store", Shadow: "off", Sample: 1, Writes: "serve"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tables, want := range map[string]Plan{
+		"other":      {Sample: 0.5, Primary: SideStore, Shadow: SideDynamoDB},
+		"fwd":        {Sample: 0.2, Primary: SideDynamoDB, Shadow: SideStore},
+		"quiet":      {},
+		"full,other": {Sample: 0.5, Primary: SideStore, Shadow: SideDynamoDB},
+		"fwd,other":  {}, // not one direction: not shadowed
+		"full,quiet": {},
+	} {
+		if got := s.ShadowPlan(tables); got != want {
+			t.Errorf("ShadowPlan(%s) = %+v, want %+v", tables, got, want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package server
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Caller is the identity of the service calling the adapter, as far as the
 // configured auth mode can tell. The audit records it per request.
@@ -11,18 +14,25 @@ type Caller struct {
 	// Service is the service name the credentials file gives the key; empty
 	// when no credentials file is loaded or the key is not in it.
 	Service string
+	// HeaderService is the service the request names in
+	// Options.ServiceHeader, if configured and well-formed. It is the
+	// caller's word, not checked: the credentials mapping wins over it.
+	HeaderService string
 	// Region is the region of the credential scope the client signed for.
 	Region string
 	// Verified is true when the SigV4 signature was checked (AuthVerify).
 	Verified bool
 }
 
-// Name is the best human name for the caller: the service name when known,
-// else the access key id, else "anonymous".
+// Name is the best human name for the caller: the service the credentials
+// file maps the SigV4 access key to, else the service the request's
+// service header names, else the access key id, else "anonymous".
 func (c Caller) Name() string {
 	switch {
 	case c.Service != "":
 		return c.Service
+	case c.HeaderService != "":
+		return c.HeaderService
 	case c.AccessKeyID != "":
 		return c.AccessKeyID
 	default:
@@ -46,4 +56,24 @@ func CallerFrom(ctx context.Context) Caller {
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// maxServiceName bounds a service named by header: it becomes an InfluxDB
+// tag, and a client must not be able to make series without end.
+const maxServiceName = 64
+
+// headerService returns v if it is a plausible service name (1 to 64 of
+// letters, digits and ._-:/@), else "" (ignored: the caller falls back to
+// its access key id).
+func headerService(v string) string {
+	if v == "" || len(v) > maxServiceName {
+		return ""
+	}
+	for _, c := range v {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-:/@", c)
+		if !ok {
+			return ""
+		}
+	}
+	return v
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// (the response is already on its way: it must return quickly and never
 	// block, e.g. shadow.Shadower.Offer).
 	Served func(ctx context.Context, s Served)
+	// ServiceHeader, if set, is a request header naming the calling service
+	// (e.g. X-Dualread-Service) for callers whose SigV4 access key the
+	// credentials file does not map to a service; see Caller.Name.
+	ServiceHeader string
 }
 
 type handler struct {
@@ -173,6 +177,9 @@ func (h *handler) serve(r *http.Request, rw *responder, res *result) {
 			"error", aerr.Name(), "message", aerr.Message)
 		res.status = rw.sendError(aerr)
 		return
+	}
+	if h.opts.ServiceHeader != "" {
+		caller.HeaderService = headerService(r.Header.Get(h.opts.ServiceHeader))
 	}
 	res.caller = caller
 	if len(req.body) == 0 {

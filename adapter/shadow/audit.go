@@ -60,29 +60,67 @@ func ToAuditSide(s Side) *auditpb.Response {
 	return out
 }
 
-// Rereader re-reads both sides of a pair for the audit's lag check.
+// Rereader re-reads both sides of a pair for the audit's lag check, and
+// DynamoDB alone for its noise calibration. Each side of a record is re-read
+// where it was read: a side whose backend is "dynamodb" from DynamoDB, any
+// other from the store, so pairs of both directions (shadow: dynamodb, and
+// serve: dynamodb with shadow: spanner|bigtable) are re-read correctly.
 type Rereader struct {
-	Primary        Caller // the adapter: ExecutorCaller in process, or NewDynamoDB(adapterURL, ...)
-	PrimaryBackend func(table string) string
-	Shadow         Caller // DynamoDB
+	// Store reads the adapter's own store: ExecutorCaller in process, or
+	// NewDynamoDB(adapterURL, ...) from a remote audit service.
+	Store Caller
+	// StoreBackend names a table's backend in re-read records (default
+	// "adapter").
+	StoreBackend func(table string) string
+	// StoreViaAdapter says Store is the adapter's public endpoint, which
+	// forwards reads of DynamoDB-served tables to DynamoDB: re-reading the
+	// store side of such a table through it would read DynamoDB twice and
+	// call any divergence lag, so those re-reads are refused (the first
+	// verdict stands).
+	StoreViaAdapter bool
+	DynamoDB        Caller
+}
+
+// ErrStoreUnreachable: see Rereader.StoreViaAdapter.
+var ErrStoreUnreachable = errors.New("shadow: the store side of a DynamoDB-served table cannot be re-read through the adapter's endpoint")
+
+func (r Rereader) read(ctx context.Context, c Caller, backend string, rec *auditpb.Record) *auditpb.Response {
+	start := time.Now()
+	status, body, err := c.Call(ctx, rec.GetOperation(), rec.GetRequestJson())
+	side := Side{Backend: backend, Status: status, Body: body, Latency: time.Since(start)}
+	if err != nil {
+		side.Err = err.Error()
+	}
+	return ToAuditSide(side)
+}
+
+// side re-reads one side of rec, from where its backend says it was read.
+func (r Rereader) side(ctx context.Context, rec *auditpb.Record, was *auditpb.Response) *auditpb.Response {
+	if was.GetBackend() == "dynamodb" {
+		return r.read(ctx, r.DynamoDB, "dynamodb", rec)
+	}
+	backend := "adapter"
+	if r.StoreBackend != nil {
+		backend = r.StoreBackend(rec.GetTable())
+	}
+	return r.read(ctx, r.Store, backend, rec)
 }
 
 // Reread implements audit.Rereader.
 func (r Rereader) Reread(ctx context.Context, rec *auditpb.Record) (*auditpb.Response, *auditpb.Response, error) {
-	read := func(c Caller, backend string) *auditpb.Response {
-		start := time.Now()
-		status, body, err := c.Call(ctx, rec.Operation, rec.RequestJson)
-		side := Side{Backend: backend, Status: status, Body: body, Latency: time.Since(start)}
-		if err != nil {
-			side.Err = err.Error()
-		}
-		return ToAuditSide(side)
+	if r.StoreViaAdapter && rec.GetPrimary().GetBackend() == "dynamodb" {
+		return nil, nil, ErrStoreUnreachable
 	}
-	backend := "adapter"
-	if r.PrimaryBackend != nil {
-		backend = r.PrimaryBackend(rec.Table)
+	return r.side(ctx, rec, rec.GetPrimary()), r.side(ctx, rec, rec.GetShadow()), nil
+}
+
+// RereadDynamoDB implements audit.NoiseReader: one more read of DynamoDB,
+// through the same caller as the shadow reads and re-reads.
+func (r Rereader) RereadDynamoDB(ctx context.Context, rec *auditpb.Record) (*auditpb.Response, error) {
+	if r.DynamoDB == nil {
+		return nil, errors.New("shadow: no DynamoDB caller to re-read")
 	}
-	return read(r.Primary, backend), read(r.Shadow, "dynamodb"), nil
+	return r.read(ctx, r.DynamoDB, "dynamodb", rec), nil
 }
 
 // ExecutorCaller calls the adapter's executor in process.

@@ -1,10 +1,12 @@
-// Package shadow re-sends the adapter's reads to DynamoDB, asynchronously,
-// so the audit can compare both answers. The served response is already
-// written when a read is offered here: Offer never blocks and never fails
-// the request. Reads are sampled per table, queued in a bounded queue (full:
-// dropped and counted), sent by a worker pool under a timeout, a token-bucket
-// rate limit (shadow reads spend DynamoDB read capacity) and a circuit
-// breaker, and the pair goes to a Sink (the audit service).
+// Package shadow re-sends the adapter's reads to the other side,
+// asynchronously, so the audit can compare both answers: to DynamoDB when
+// the new store served (shadow: dynamodb), or to the store when DynamoDB
+// served (serve: dynamodb, shadow: spanner|bigtable). The served response is
+// already written when a read is offered here: Offer never blocks and never
+// fails the request. Reads are sampled per table, queued in a bounded queue
+// (full: dropped and counted), sent by a worker pool under a timeout, a
+// token-bucket rate limit (shadow reads spend DynamoDB read capacity) and a
+// circuit breaker per side, and the pair goes to a Sink (the audit service).
 package shadow
 
 import (
@@ -31,7 +33,7 @@ type Side struct {
 	Err string
 }
 
-// Record is a request with the adapter's answer and DynamoDB's.
+// Record is a request with the served (primary) answer and the shadow's.
 type Record struct {
 	ID      string
 	Time    time.Time
@@ -41,14 +43,24 @@ type Record struct {
 	Request []byte
 	Primary Side
 	Shadow  Side
+	// Target is where the shadow read goes: TargetDynamoDB ("" too) or
+	// TargetStore. Shadow.Backend, if set before Offer, names the shadow
+	// side in the record (default "dynamodb").
+	Target string
 }
+
+// Shadow read targets.
+const (
+	TargetDynamoDB = "dynamodb"
+	TargetStore    = "store"
+)
 
 // Sink receives completed pairs (the audit service, in process or remote).
 type Sink interface {
 	Submit(Record)
 }
 
-// Caller sends one request to DynamoDB.
+// Caller sends one request to one side (DynamoDB, or the adapter's store).
 type Caller interface {
 	Call(ctx context.Context, op string, body []byte) (status int, resp []byte, err error)
 }
@@ -64,28 +76,40 @@ type Config struct {
 	Cooldown    time.Duration // how long an open breaker sheds load (default 5s)
 	// Sample returns the fraction (0..1) of reads of table to shadow.
 	Sample func(table string) float64
+	// Store answers shadow reads whose Target is TargetStore (the adapter's
+	// own executor, bypassing the migration modes); without it they fail.
+	Store Caller
 }
 
-// Stats are the shadow reader's counters since start.
+// Stats are the shadow reader's counters since start, over both targets.
 type Stats struct {
 	Offered, Sampled, Dropped, Sent, Failed, ShedByBreaker, RateLimited int64
-	BreakerOpen                                                         bool
+	// BreakerOpen: DynamoDB's breaker; StoreBreakerOpen: the store's.
+	BreakerOpen, StoreBreakerOpen bool
 }
+
+// target is one side shadow reads go to, with its own rate limit and
+// breaker: DynamoDB failing must not shed the store's shadow reads.
+type target struct {
+	caller      Caller
+	limiter     *rate.Limiter
+	consecutive atomic.Int64
+	openUntil   atomic.Int64 // unix nanos
+}
+
+func (t *target) open() bool { return time.Now().UnixNano() < t.openUntil.Load() }
 
 // Shadower runs the shadow traffic.
 type Shadower struct {
 	cfg     Config
-	caller  Caller
+	targets map[string]*target
 	sink    Sink
 	log     *slog.Logger
 	queue   chan Record
-	limiter *rate.Limiter
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 
 	offered, sampled, dropped, sent, failed, shed, limited atomic.Int64
-	consecutive                                            atomic.Int64
-	openUntil                                              atomic.Int64 // unix nanos
 }
 
 // New starts the workers; Close stops them.
@@ -122,8 +146,11 @@ func New(cfg Config, caller Caller, sink Sink, log *slog.Logger) *Shadower {
 		limit = rate.Inf
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Shadower{cfg: cfg, caller: caller, sink: sink, log: log, queue: make(chan Record, cfg.QueueSize),
-		limiter: rate.NewLimiter(limit, cfg.Burst), stop: cancel}
+	s := &Shadower{cfg: cfg, sink: sink, log: log, queue: make(chan Record, cfg.QueueSize), stop: cancel,
+		targets: map[string]*target{
+			TargetDynamoDB: {caller: caller, limiter: rate.NewLimiter(limit, cfg.Burst)},
+			TargetStore:    {caller: cfg.Store, limiter: rate.NewLimiter(limit, cfg.Burst)},
+		}}
 	for range cfg.Workers {
 		s.wg.Add(1)
 		go s.work(ctx)
@@ -162,11 +189,21 @@ func (s *Shadower) work(ctx context.Context) {
 }
 
 func (s *Shadower) shadow(ctx context.Context, rec Record) {
-	if time.Now().UnixNano() < s.openUntil.Load() {
+	name := rec.Target
+	if name == "" {
+		name = TargetDynamoDB
+	}
+	tg := s.targets[name]
+	if tg == nil || tg.caller == nil {
+		s.failed.Add(1)
+		s.log.Warn("shadow read has no target", "target", rec.Target, "table", rec.Table)
+		return
+	}
+	if tg.open() {
 		s.shed.Add(1)
 		return
 	}
-	if !s.limiter.Allow() {
+	if !tg.limiter.Allow() {
 		// Over budget: drop rather than queue, so DynamoDB read capacity spent
 		// by shadowing stays bounded and memory does too.
 		s.limited.Add(1)
@@ -175,20 +212,24 @@ func (s *Shadower) shadow(ctx context.Context, rec Record) {
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	status, body, err := s.caller.Call(cctx, rec.Op, rec.Request)
-	rec.Shadow = Side{Backend: "dynamodb", Status: status, Body: body, Latency: time.Since(start)}
+	status, body, err := tg.caller.Call(cctx, rec.Op, rec.Request)
+	backend := rec.Shadow.Backend
+	if backend == "" {
+		backend = "dynamodb"
+	}
+	rec.Shadow = Side{Backend: backend, Status: status, Body: body, Latency: time.Since(start)}
 	if err != nil || status >= 500 {
 		if err != nil {
 			rec.Shadow.Err = err.Error()
 		}
 		s.failed.Add(1)
-		if s.consecutive.Add(1) >= int64(s.cfg.BreakerOpen) {
-			s.openUntil.Store(time.Now().Add(s.cfg.Cooldown).UnixNano())
-			s.consecutive.Store(0)
-			s.log.Warn("shadow breaker open", "cooldown", s.cfg.Cooldown, "last_error", rec.Shadow.Err)
+		if tg.consecutive.Add(1) >= int64(s.cfg.BreakerOpen) {
+			tg.openUntil.Store(time.Now().Add(s.cfg.Cooldown).UnixNano())
+			tg.consecutive.Store(0)
+			s.log.Warn("shadow breaker open", "target", name, "cooldown", s.cfg.Cooldown, "last_error", rec.Shadow.Err)
 		}
 	} else {
-		s.consecutive.Store(0)
+		tg.consecutive.Store(0)
 		s.sent.Add(1)
 	}
 	s.sink.Submit(rec)
@@ -199,7 +240,7 @@ func (s *Shadower) Stats() Stats {
 	return Stats{
 		Offered: s.offered.Load(), Sampled: s.sampled.Load(), Dropped: s.dropped.Load(), Sent: s.sent.Load(),
 		Failed: s.failed.Load(), ShedByBreaker: s.shed.Load(), RateLimited: s.limited.Load(),
-		BreakerOpen: time.Now().UnixNano() < s.openUntil.Load(),
+		BreakerOpen: s.targets[TargetDynamoDB].open(), StoreBreakerOpen: s.targets[TargetStore].open(),
 	}
 }
 

@@ -26,10 +26,14 @@ const (
 	// equal data (a Scan page, whose boundaries follow each backend's own
 	// item order). Counted so coverage is visible, never a mismatch.
 	Incomparable Class = "incomparable"
+	// Suppressed is decided by the service too: a mismatch every one of
+	// whose differing paths differs no more often between primary and
+	// shadow than DynamoDB differs from itself there (noise calibration).
+	Suppressed Class = "suppressed"
 )
 
 // Classes lists every class, for metrics that report zeros too.
-var Classes = []Class{Match, Mismatch, MissingOnPrimary, MissingOnShadow, ErrorMismatch, Lag, Incomparable}
+var Classes = []Class{Match, Mismatch, MissingOnPrimary, MissingOnShadow, ErrorMismatch, Lag, Incomparable, Suppressed}
 
 // Diverges reports whether the class is a real disagreement worth
 // publishing and keeping.

@@ -86,8 +86,9 @@ type Influx struct {
 	stop chan struct{}
 	done chan struct{}
 	// WriteErrors counts intervals whose points could not be written (they
-	// are dropped: InfluxDB being down must not grow memory).
-	writeErrors int64
+	// are dropped: InfluxDB being down must not grow memory); lostPairs the
+	// pairs counted in them.
+	writeErrors, lostPairs int64
 }
 
 // NewInflux starts the flush loop.
@@ -162,7 +163,9 @@ func (i *Influx) flush(ctx context.Context) error {
 	}
 	now := time.Now()
 	points := make([]*write.Point, 0, len(counts)+len(lat))
+	var pairs int64
 	for k, n := range counts {
+		pairs += n
 		points = append(points, influxdb2.NewPoint(MeasurementAudit,
 			map[string]string{"table": k.table, "op": k.op, "class": string(k.class)},
 			map[string]any{"count": n}, now))
@@ -179,6 +182,7 @@ func (i *Influx) flush(ctx context.Context) error {
 	if err := i.write.WritePoint(ctx, points...); err != nil {
 		i.mu.Lock()
 		i.writeErrors++
+		i.lostPairs += pairs
 		i.mu.Unlock()
 		i.log.Warn("audit: InfluxDB write failed; interval dropped", "points", len(points), "err", err)
 		return err
@@ -191,6 +195,14 @@ func (i *Influx) WriteErrors() int64 {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.writeErrors
+}
+
+// Losses implements audit.LossCounter: the audit service adds them to this
+// sink's SinkStats (Errors, Dropped), which its metrics export.
+func (i *Influx) Losses() (failedWrites, lostPairs int64) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.writeErrors, i.lostPairs
 }
 
 // Close writes the last partial interval and closes the client.

@@ -27,6 +27,7 @@ const (
 	colInitial  = "initial" // class before the re-read
 	colPatch    = "patch"   // RFC 6902 patch JSON
 	colReread   = "reread"  // re-read auditpb.Record, when there was one
+	colNoise    = "noise"   // JSON list of the patch's paths taken for noise, when any
 	invTimeSize = 19
 )
 
@@ -64,7 +65,7 @@ func EnsurePairTable(ctx context.Context, ac *bigtable.AdminClient, table string
 }
 
 // PairStore keeps pairs in Bigtable for `dualread audit show`. By default
-// it keeps diverging and lag pairs only: at full sampling, matches would
+// it keeps diverging, lag and suppressed pairs only: at full sampling, matches would
 // be nearly all the volume and say nothing a count does not.
 type PairStore struct {
 	tbl       *bigtable.Table
@@ -103,7 +104,7 @@ func (s *PairStore) Write(ctx context.Context, pairs []audit.Pair) error {
 	var keys []string
 	var muts []*bigtable.Mutation
 	for _, p := range pairs {
-		if !s.keepAll && !p.Class.Diverges() && p.Class != diff.Lag {
+		if !s.keepAll && !p.Class.Diverges() && p.Class != diff.Lag && p.Class != diff.Suppressed {
 			continue
 		}
 		rec, err := proto.Marshal(p.Record)
@@ -122,6 +123,13 @@ func (s *PairStore) Write(ctx context.Context, pairs []audit.Pair) error {
 		m.Set(pairFamily, colClass, ts, []byte(p.Class))
 		m.Set(pairFamily, colInitial, ts, []byte(p.Initial))
 		m.Set(pairFamily, colPatch, ts, patch)
+		if len(p.Noise) > 0 {
+			noise, err := json.Marshal(p.Noise)
+			if err != nil {
+				return err
+			}
+			m.Set(pairFamily, colNoise, ts, noise)
+		}
 		if p.Reread != nil {
 			rr, err := proto.Marshal(p.Reread)
 			if err != nil {
@@ -169,6 +177,8 @@ type StoredPair struct {
 	// Patch is the RFC 6902 patch as JSON (primary → shadow).
 	Patch  json.RawMessage
 	Reread *auditpb.Record
+	// Noise lists the paths taken for noise (audit.Pair.Noise).
+	Noise []string
 }
 
 // List returns table's stored pairs from since until now, newest first,
@@ -207,6 +217,11 @@ func (s *PairStore) List(ctx context.Context, table string, since time.Time) ([]
 				sp.Initial = diff.Class(c.Value)
 			case colPatch:
 				sp.Patch = json.RawMessage(c.Value)
+			case colNoise:
+				if err := json.Unmarshal(c.Value, &sp.Noise); err != nil {
+					perr = fmt.Errorf("row %s: %w", r.Key(), err)
+					return false
+				}
 			}
 		}
 		out = append(out, sp)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigtable"
@@ -15,8 +17,25 @@ import (
 
 	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/audit"
+	"github.com/dualread/dualread/audit/diff"
 	"github.com/dualread/dualread/audit/sink"
 )
+
+// serveAuditMetrics serves GET /metrics with the service's counters.
+func serveAuditMetrics(addr string, svc *audit.Service) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		audit.WritePrometheus(w, svc.Stats())
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
+}
 
 // pairFlags locate the Bigtable pair store.
 type pairFlags struct {
@@ -37,6 +56,9 @@ func newAuditCmd() *cobra.Command {
 		interval, lagDelay                    time.Duration
 		pubsubProject, pubsubTopic            string
 		rereadAdapter, rereadDynamo, ddRegion string
+		metricsListen                         string
+		noiseSample, noiseMargin              float64
+		noiseMinReads                         int
 		pairs                                 pairFlags
 	)
 	cmd := &cobra.Command{
@@ -80,20 +102,33 @@ func newAuditCmd() *cobra.Command {
 				defer bc.Close()
 				sinks = append(sinks, sink.NewPairStore(bc, pairs.table))
 			}
-			cfg := audit.Config{Logger: log, LagDelay: lagDelay}
+			cfg := audit.Config{Logger: log, LagDelay: lagDelay,
+				NoiseSample: noiseSample, NoiseMargin: noiseMargin, NoiseMinReads: noiseMinReads}
 			if rereadAdapter != "" && rereadDynamo != "" {
 				awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(ddRegion))
 				if err != nil {
 					return err
 				}
 				cfg.Rereader = shadow.Rereader{
-					Primary: shadow.NewDynamoDB(rereadAdapter, ddRegion, awsCfg.Credentials),
-					Shadow:  shadow.NewDynamoDB(rereadDynamo, ddRegion, awsCfg.Credentials),
+					// The adapter's endpoint reads the store for tables it
+					// serves; for DynamoDB-served tables it forwards, so
+					// their store side cannot be re-read from here.
+					Store: shadow.NewDynamoDB(rereadAdapter, ddRegion, awsCfg.Credentials), StoreViaAdapter: true,
+					DynamoDB: shadow.NewDynamoDB(rereadDynamo, ddRegion, awsCfg.Credentials),
 				}
+			} else if noiseSample > 0 {
+				return errors.New("--noise-sample needs --reread-adapter and --reread-dynamodb (calibration reads DynamoDB)")
 			}
 			svc, err := audit.NewService(cfg, sinks...)
 			if err != nil {
 				return err
+			}
+			if metricsListen != "" {
+				stop, err := serveAuditMetrics(metricsListen, svc)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -130,6 +165,10 @@ func newAuditCmd() *cobra.Command {
 	f.StringVar(&rereadDynamo, "reread-dynamodb", "", "DynamoDB URL, to re-read diverging pairs (lag detection)")
 	f.StringVar(&ddRegion, "region", "us-east-1", "region for re-read requests")
 	f.DurationVar(&lagDelay, "lag-delay", 2*time.Second, "delay before a diverging pair is re-read")
+	f.Float64Var(&noiseSample, "noise-sample", 0, "fraction of pairs for which DynamoDB is read twice more to calibrate its noise (0: off; needs --reread-dynamodb)")
+	f.Float64Var(&noiseMargin, "noise-margin", 1.25, "a path is noise when its mismatch rate is at most its DynamoDB self-disagreement rate times this")
+	f.IntVar(&noiseMinReads, "noise-min-reads", 20, "calibrations a table needs before any of its paths counts as noise")
+	f.StringVar(&metricsListen, "metrics-listen", "", "address serving GET /metrics (Prometheus text: records, classes, re-reads, calibrations, per-sink written/dropped/errors); empty: none")
 	f.StringVar(&logLevel, "log-level", "info", "log level")
 	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	cmd.AddCommand(newAuditShowCmd())
@@ -144,7 +183,7 @@ func newAuditShowCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "show",
-		Short: "Print a table's diverging pairs from the pair store, newest first, with their diffs",
+		Short: "Print a table's diverging, lag and suppressed pairs from the pair store, newest first, with their diffs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !pairs.enabled() || table == "" {
@@ -166,8 +205,21 @@ func newAuditShowCmd() *cobra.Command {
 				fmt.Fprintf(out, "%s %s %s %s (first %s) id=%s service=%s\n  request: %s\n  diff: %s\n",
 					r.GetTime().AsTime().Format(time.RFC3339), r.GetTable(), r.GetOperation(), p.Class, p.Initial,
 					r.GetId(), r.GetService(), r.GetRequestJson(), p.Patch)
+				if len(p.Noise) > 0 {
+					fmt.Fprintf(out, "  noise: %s\n", strings.Join(p.Noise, " "))
+				}
 			}
-			fmt.Fprintf(out, "%d pairs since %s\n", len(list), time.Now().Add(-since).Format(time.RFC3339))
+			counts := map[diff.Class]int{}
+			for _, p := range list {
+				counts[p.Class]++
+			}
+			var parts []string
+			for _, c := range diff.Classes {
+				if counts[c] > 0 {
+					parts = append(parts, fmt.Sprintf("%s %d", c, counts[c]))
+				}
+			}
+			fmt.Fprintf(out, "%d pairs since %s (%s)\n", len(list), time.Now().Add(-since).Format(time.RFC3339), strings.Join(parts, ", "))
 			return nil
 		},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,13 +36,13 @@ func startAccessAudit(ctx context.Context, c serveConfig, log *slog.Logger) (*ac
 	return counter, func() { cancel(); <-done; ic.Close() }, nil
 }
 
-// startAdmin serves the admin API on addr.
-func startAdmin(addr string, ad *adapter.Adapter, log *slog.Logger) (func(), error) {
+// startAdmin serves the admin API on addr; metrics add to its /metrics.
+func startAdmin(addr string, ad *adapter.Adapter, log *slog.Logger, metrics ...func(io.Writer)) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--admin-listen: %w", err)
 	}
-	srv := &http.Server{Handler: admin.Handler(ad.Modes, ad.Shadower), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: admin.Handler(ad.Modes, ad.Shadower, metrics...), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	log.Info("admin API", "address", "http://"+ln.Addr().String())
 	return func() { srv.Close() }, nil

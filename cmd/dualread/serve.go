@@ -40,6 +40,7 @@ type serveConfig struct {
 	adminListen      string
 	accessInflux     string
 	accessDB         string
+	serviceHeader    string
 	modeRules        []modes.Rule
 }
 
@@ -78,6 +79,7 @@ func newServeCmd() *cobra.Command {
 	c.shadow.register(f)
 	f.StringVar(&c.accessInflux, "access-influx", "", "InfluxDB 1.8 URL for the access-pattern audit (service, table, operation counts; 24 h retention)")
 	f.StringVar(&c.accessDB, "access-db", "dualread", "InfluxDB database of the access-pattern audit (must exist)")
+	f.StringVar(&c.serviceHeader, "service-header", "", "request header naming the calling service (e.g. X-Dualread-Service) for the access audit and shadow records, used when --credentials does not map the SigV4 access key to a service; empty: none")
 	f.StringVar(&c.adminListen, "admin-listen", "", "address of the admin API (modes, shadow metrics, health); empty: none. Never expose it beyond the operators' network")
 	return cmd
 }
@@ -93,7 +95,7 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 	if err != nil {
 		return fmt.Errorf("--auth: %w", err)
 	}
-	opts := server.Options{Auth: mode, Region: c.region, Logger: log}
+	opts := server.Options{Auth: mode, Region: c.region, Logger: log, ServiceHeader: c.serviceHeader}
 	if c.credentials != "" {
 		if opts.Credentials, err = server.LoadCredentials(c.credentials); err != nil {
 			return fmt.Errorf("--credentials: %w", err)
@@ -160,15 +162,21 @@ func runServe(ctx context.Context, c serveConfig, stdout, stderr io.Writer, open
 			}
 		}
 	}()
+	// Admin overrides naming a backend must name the table's own.
+	set.SetPlacement(ad.BackendFor)
+	var metrics []func(io.Writer)
 	if sh != nil {
 		if err := sh.start(ad); err != nil {
 			return err
+		}
+		if sh.metrics != nil {
+			metrics = append(metrics, sh.metrics)
 		}
 		log.Info("shadow reads on", "endpoint", c.shadow.endpoint, "sample", c.shadow.sample, "audit", c.shadow.audit)
 	}
 
 	if c.adminListen != "" {
-		stopAdmin, err := startAdmin(c.adminListen, ad, log)
+		stopAdmin, err := startAdmin(c.adminListen, ad, log, metrics...)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ type shadowFlags struct {
 	influxURL, influxBucket string
 	influxInterval          time.Duration
 	lagDelay                time.Duration
+	noiseSample             float64
+	noiseMargin             float64
 }
 
 func (f *shadowFlags) register(fs *pflag.FlagSet) {
@@ -40,6 +43,8 @@ func (f *shadowFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.influxBucket, "audit-influx-bucket", "dualread/autogen", "InfluxDB bucket (db/retention-policy)")
 	fs.DurationVar(&f.influxInterval, "audit-interval", 10*time.Second, "aggregation interval of the audit's InfluxDB points")
 	fs.DurationVar(&f.lagDelay, "audit-lag-delay", 2*time.Second, "delay before a diverging pair is re-read to tell replication lag from divergence")
+	fs.Float64Var(&f.noiseSample, "audit-noise-sample", 0, "fraction of pairs for which the embedded audit reads DynamoDB twice more to calibrate its noise (0: off); mismatches only at noisy paths are counted suppressed")
+	fs.Float64Var(&f.noiseMargin, "audit-noise-margin", 1.25, "a path is noise when its mismatch rate is at most its DynamoDB self-disagreement rate times this")
 }
 
 // shadowSetup is what serve needs to run shadow reads with an embedded audit.
@@ -48,6 +53,9 @@ type shadowSetup struct {
 	sink  *lateSink
 	start func(a *adapter.Adapter) error // builds the audit once the adapter exists
 	close func(ctx context.Context) error
+	// metrics writes the audit's counters (embedded service or remote
+	// client) for the admin /metrics; set by start.
+	metrics func(io.Writer)
 }
 
 // lateSink forwards to the audit sink, which exists only once the adapter
@@ -90,6 +98,7 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 		client := audit.NewClient(auditpb.NewAuditClient(conn), audit.ClientConfig{Logger: log})
 		s.start = func(a *adapter.Adapter) error {
 			late.s.Store(&shadow.AuditSink{Submitter: client, Keys: keys(a)})
+			s.metrics = func(w io.Writer) { audit.WriteClientPrometheus(w, client.Stats()) }
 			return nil
 		}
 		s.close = func(context.Context) error { client.Close(); return conn.Close() }
@@ -101,12 +110,14 @@ func (f *shadowFlags) setup(ctx context.Context, log *slog.Logger) (*shadowSetup
 			sinks = append(sinks, sink.NewInflux(sink.InfluxConfig{URL: f.influxURL, Bucket: f.influxBucket, Interval: f.influxInterval, Logger: log}))
 		}
 		svc, err := audit.NewService(audit.Config{Logger: log, LagDelay: f.lagDelay,
-			Rereader: shadow.Rereader{Primary: shadow.ExecutorCaller{Exec: a.Executor}, PrimaryBackend: a.BackendFor, Shadow: caller}}, sinks...)
+			NoiseSample: f.noiseSample, NoiseMargin: f.noiseMargin,
+			Rereader: shadow.Rereader{Store: shadow.ExecutorCaller{Exec: a.Executor}, StoreBackend: a.BackendFor, DynamoDB: caller}}, sinks...)
 		if err != nil {
 			return err
 		}
 		late.s.Store(&shadow.AuditSink{Submitter: svc, Keys: keys(a)})
 		s.close = svc.Close
+		s.metrics = func(w io.Writer) { audit.WritePrometheus(w, svc.Stats()) }
 		return nil
 	}
 	return s, nil

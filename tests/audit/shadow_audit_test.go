@@ -37,7 +37,7 @@ func TestShadowAuditIntoInfluxDB(t *testing.T) {
 	defer a.Close()
 	influx := sink.NewInflux(sink.InfluxConfig{URL: influxURL, Bucket: "dualread/autogen", Interval: 500 * time.Millisecond})
 	svc, err := audit.NewService(audit.Config{LagDelay: 1500 * time.Millisecond,
-		Rereader: shadow.Rereader{Primary: shadow.ExecutorCaller{Exec: a.Executor}, PrimaryBackend: a.BackendFor, Shadow: caller}}, influx)
+		Rereader: shadow.Rereader{Store: shadow.ExecutorCaller{Exec: a.Executor}, StoreBackend: a.BackendFor, DynamoDB: caller}}, influx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +34,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/admin"
 	"github.com/dualread/dualread/adapter/shadow"
 	"github.com/dualread/dualread/audit"
 	"github.com/dualread/dualread/audit/diff"
@@ -101,6 +105,11 @@ func influxStopped(t *testing.T, caller shadow.Caller, influx *testenv.StandIn) 
 	// and counted even while InfluxDB is up, on a loaded machine: compare
 	// with the count before the fault rather than with zero.
 	errsBefore := influxSink.WriteErrors()
+	sinkBefore := svc.Stats().Sinks["influxdb"]
+	// The adapter's admin /metrics with the embedded audit's counters, as
+	// `dualread serve --admin-listen` serves it.
+	metrics := httptest.NewServer(admin.Handler(nil, st.a.Shadower, func(w io.Writer) { audit.WritePrometheus(w, svc.Stats()) }))
+	defer metrics.Close()
 
 	influx.Stop()
 	before := matched()
@@ -111,7 +120,41 @@ func influxStopped(t *testing.T, caller shadow.Caller, influx *testenv.StandIn) 
 	if s.Dropped != 0 || s.Failed != 0 {
 		t.Errorf("audit stats %+v: the dead InfluxDB must not cost records", s)
 	}
-	t.Logf("after InfluxDB stopped: %d lost intervals, audit %+v, shadow %+v", influxSink.WriteErrors(), s, st.a.Shadower.Stats())
+	// The losses are the sink's, in its stats and in the metrics.
+	is := s.Sinks["influxdb"]
+	if is.Errors <= sinkBefore.Errors || is.Dropped <= sinkBefore.Dropped {
+		t.Errorf("influxdb sink stats %+v (before the fault %+v): failed flushes and lost pairs must be counted", is, sinkBefore)
+	}
+	errs, dropped := scrape(t, metrics.URL, `dualread_audit_sink_errors_total{sink="influxdb"}`), scrape(t, metrics.URL, `dualread_audit_sink_dropped_total{sink="influxdb"}`)
+	if errs < is.Errors || dropped < is.Dropped {
+		t.Errorf("/metrics: influxdb sink errors %d dropped %d, want at least the stats' %d and %d", errs, dropped, is.Errors, is.Dropped)
+	}
+	t.Logf("after InfluxDB stopped: %d lost intervals, sink %+v, /metrics errors %d dropped %d, shadow %+v", influxSink.WriteErrors(), is, errs, dropped, st.a.Shadower.Stats())
+}
+
+// scrape reads one sample's value from a Prometheus text page.
+func scrape(t *testing.T, url, sample string) int64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("/metrics has no %s:\n%s", sample, body)
+	return 0
 }
 
 // auditServiceStopped: the adapter sends pairs to a remote audit over gRPC;
@@ -167,6 +210,12 @@ func auditServiceStopped(t *testing.T, caller shadow.Caller) {
 		s := client.Stats()
 		return s.Failures > 0 && s.Dropped >= 20000
 	})
+	// The adapter's /metrics shows them (the remote audit client's counters).
+	metrics := httptest.NewServer(admin.Handler(nil, st.a.Shadower, func(w io.Writer) { audit.WriteClientPrometheus(w, client.Stats()) }))
+	defer metrics.Close()
+	if n := scrape(t, metrics.URL, "dualread_audit_client_dropped_total"); n < 20000 {
+		t.Errorf("/metrics: %d records dropped by the audit client, want at least 20000", n)
+	}
 	if s := client.Stats(); s.Sent != sentBefore {
 		t.Errorf("client reports %d sent after the service stopped (before: %d)", s.Sent, sentBefore)
 	}
@@ -213,6 +262,11 @@ func shadowStopped(t *testing.T, caller shadow.Caller, ddb *testenv.Process) {
 	lost := sh.Dropped + sh.ShedByBreaker + sh.Failed
 	if lost < reads || sh.ShedByBreaker == 0 {
 		t.Errorf("shadow stats %+v: reads not shadowed must be counted (dropped+shed+failed %d < %d), and the breaker must open", sh, lost, reads)
+	}
+	metrics := httptest.NewServer(admin.Handler(nil, st.a.Shadower))
+	defer metrics.Close()
+	if n := scrape(t, metrics.URL, "dualread_shadow_shed_total"); n < sh.ShedByBreaker {
+		t.Errorf("/metrics: %d shadow reads shed, want at least %d", n, sh.ShedByBreaker)
 	}
 }
 
