@@ -15,7 +15,7 @@ ARGS      ?=
 APT_PKGS  := python3-boto3 python3-pytest awscli
 NEED_CMDS := javac:openjdk-17-jdk-headless npm:npm
 
-.PHONY: all build test vet deps standins run fuzz lint proto clean
+.PHONY: all build test vet deps standins run serve fuzz lint proto clean
 
 all: build
 
@@ -57,7 +57,16 @@ test: deps standins vet
 	  DUALREAD_TEST_BACKEND=$$b $(GO) test -count=1 $(TESTFLAGS) $(MATRIX_PKGS) || exit 1; \
 	done
 
-run: build
+# The full local stack (dualread local up): DynamoDB Local, kinesalite,
+# InfluxDB and the Bigtable emulator, the adapter with shadow reads and the
+# audit, kds-bridge and streamproc replicating DynamoDB Local into the store,
+# and demo traffic. Ctrl-C stops it all. ARGS go to `local up`, e.g.
+# ARGS='--demo=false' or ARGS='--adapter-port 9000' (see bin/dualread local up --help).
+run: deps build standins
+	$(BIN) local up $(ARGS)
+
+# The adapter alone (embedded backend: in-memory, lost on exit); ARGS go to serve.
+serve: build
 	$(BIN) serve $(ARGS)
 
 # Runs every fuzz target for FUZZTIME, one after another (go test -fuzz takes

@@ -89,8 +89,9 @@ func (k *keySchema) markerKey(run string, at time.Time) map[string]types.Attribu
 
 // canary writes the marker to DynamoDB and polls the adapter with strong
 // reads until it serves it: the delay a real write takes end to end through
-// the change stream and the stream processor. The marker is deleted from
-// DynamoDB afterwards (the delete replicates too).
+// the change stream and the stream processor. Then it deletes the marker
+// from DynamoDB and waits until the adapter no longer serves it either, so
+// the steps after it (verify above all) see the table without it.
 func (d *run) canary(ctx context.Context, tr *TableReport, k *keySchema) (string, error) {
 	at := time.Now()
 	key := k.markerKey(d.cfg.RunID, at)
@@ -101,34 +102,48 @@ func (d *run) canary(ctx context.Context, tr *TableReport, k *keySchema) (string
 	if _, err := d.cfg.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tr.Name), Item: item}); err != nil {
 		return "", fmt.Errorf("marker not written to DynamoDB: %w", err)
 	}
-	defer func() {
-		// Best effort: a marker left behind is one extra item, harmless and
-		// recognisable by its attribute.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		d.cfg.DynamoDB.DeleteItem(dctx, &dynamodb.DeleteItemInput{TableName: aws.String(tr.Name), Key: key})
-	}()
+	served := func(out *dynamodb.GetItemOutput) bool {
+		m, ok := out.Item[markerAttr].(*types.AttributeValueMemberS)
+		return ok && m.Value == d.cfg.RunID
+	}
+	err := d.await(ctx, tr.Name, key, served)
+	if err == nil {
+		tr.CanaryMS = time.Since(at).Milliseconds()
+	}
+	// Delete it in any case (detached from ctx: a cancelled drill still
+	// cleans up); a marker left behind is recognisable by its attribute.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, derr := d.cfg.DynamoDB.DeleteItem(dctx, &dynamodb.DeleteItemInput{TableName: aws.String(tr.Name), Key: key}); derr != nil {
+		return "", errors.Join(err, fmt.Errorf("marker not deleted from DynamoDB: %w", derr))
+	}
+	if err != nil {
+		return "", err
+	}
+	del := time.Now()
+	if err := d.await(ctx, tr.Name, key, func(out *dynamodb.GetItemOutput) bool { return out.Item == nil }); err != nil {
+		return "", fmt.Errorf("marker deleted from DynamoDB is still served by the adapter: %w", err)
+	}
+	return fmt.Sprintf("marker served by the adapter after %d ms, its delete after %d ms", tr.CanaryMS, time.Since(del).Milliseconds()), nil
+}
+
+// await polls the adapter's item at key with strong reads until done holds
+// or CanaryTimeout passes.
+func (d *run) await(ctx context.Context, table string, key map[string]types.AttributeValue, done func(*dynamodb.GetItemOutput) bool) error {
 	deadline := time.Now().Add(d.cfg.CanaryTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
-		out, err := d.cfg.Adapter.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tr.Name), Key: key, ConsistentRead: aws.Bool(true)})
-		if err == nil {
-			if m, ok := out.Item[markerAttr].(*types.AttributeValueMemberS); ok && m.Value == d.cfg.RunID {
-				tr.CanaryMS = time.Since(at).Milliseconds()
-				return fmt.Sprintf("marker served by the adapter after %d ms", tr.CanaryMS), nil
-			}
-		} else {
-			lastErr = err
+		out, err := d.cfg.Adapter.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err == nil && done(out) {
+			return nil
 		}
+		lastErr = err
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	msg := fmt.Sprintf("marker written to DynamoDB was not served by the adapter within %s: replication is stalled (is the stream processor running?)", d.cfg.CanaryTimeout)
-	if lastErr != nil {
-		return "", errors.Join(errors.New(msg), lastErr)
-	}
-	return "", errors.New(msg)
+	err := fmt.Errorf("the change written to DynamoDB did not reach the adapter within %s: replication is stalled (is the stream processor running?)", d.cfg.CanaryTimeout)
+	return errors.Join(err, lastErr)
 }

@@ -28,12 +28,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// Config is one drill. Adapter, DynamoDB, AdminURL and Tables are required.
+// Config is one drill. Adapter, DynamoDB, AdminURLs and Tables are required.
 type Config struct {
 	Adapter  *dynamodb.Client // the adapter's DynamoDB endpoint
 	DynamoDB *dynamodb.Client // the source of truth
-	AdminURL string           // the adapter's admin API, e.g. http://127.0.0.1:8001
-	Tables   []string
+	// AdminURLs are the adapter replicas' admin APIs, e.g.
+	// http://127.0.0.1:8001. Modes are per process, so the switch goes to
+	// every replica; with AdminEveryAddress each URL's host is resolved and
+	// every address is one replica (a Kubernetes headless Service).
+	AdminURLs         []string
+	AdminEveryAddress bool
+	Tables            []string
 
 	// Health names further components to check in preflight: an http(s) URL
 	// must answer 2xx (streamproc's /healthz), a bare host:port must accept
@@ -67,7 +72,7 @@ type Config struct {
 var DefaultSwitch = map[string]any{"serve": "store", "shadow": "off"}
 
 func (c *Config) defaults() error {
-	if c.Adapter == nil || c.DynamoDB == nil || c.AdminURL == "" || len(c.Tables) == 0 {
+	if c.Adapter == nil || c.DynamoDB == nil || len(c.AdminURLs) == 0 || len(c.Tables) == 0 {
 		return fmt.Errorf("drill: the adapter, DynamoDB, the admin API and at least one table are required")
 	}
 	if c.LagThreshold <= 0 {
@@ -101,7 +106,9 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.AdminURL = strings.TrimRight(c.AdminURL, "/")
+	for i, u := range c.AdminURLs {
+		c.AdminURLs[i] = strings.TrimRight(u, "/")
+	}
 	return nil
 }
 
@@ -117,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.RunID = start.UTC().Format("20060102T150405.000Z")
 	}
 	d := &run{cfg: cfg, rep: &Report{RunID: cfg.RunID, Started: start, DryRun: cfg.DryRun}}
-	healthy := d.preflight(ctx)
+	healthy := d.resolveAdmins(ctx) && d.preflight(ctx)
 	for _, t := range cfg.Tables {
 		d.table(ctx, t, healthy)
 	}
@@ -135,8 +142,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // run is one drill in progress.
 type run struct {
-	cfg Config
-	rep *Report
+	cfg    Config
+	rep    *Report
+	admins []string // one admin API base URL per adapter replica
 }
 
 // step times f and records it. f returns a detail line and an error; a
@@ -200,14 +208,14 @@ func (d *run) table(ctx context.Context, name string, healthy bool) {
 	} else {
 		ok = d.step(name, "verify", func() (string, error) { return d.verify(ctx, tr, keys) }) && ok
 	}
-	var prev *modeState
-	mutate("switch", fmt.Sprintf("PUT %s/modes/%s %s", d.cfg.AdminURL, name, jsonString(d.cfg.Switch)), func() (string, error) {
+	var prev []*modeState
+	mutate("switch", fmt.Sprintf("PUT /modes/%s %s on %s", name, jsonString(d.cfg.Switch), strings.Join(d.admins, ", ")), func() (string, error) {
 		var err error
 		prev, err = d.switchMode(ctx, name)
 		if prev != nil {
 			tr.Switched = true
 		}
-		return fmt.Sprintf("mode %s (was %s)", jsonString(d.cfg.Switch), prev), err
+		return fmt.Sprintf("mode %s on %d adapter(s) (was %s)", jsonString(d.cfg.Switch), len(d.admins), prev[0]), err
 	})
 	mutate("smoke", fmt.Sprintf("send %d reads through the switched adapter and compare them with DynamoDB", d.cfg.SmokeReads), func() (string, error) {
 		return d.smoke(ctx, tr, keys)

@@ -19,7 +19,12 @@ import (
 // step per component, so the report names the one that is down.
 func (d *run) preflight(ctx context.Context) bool {
 	ok := d.step("", "preflight adapter", func() (string, error) {
-		return "admin API healthy", d.httpOK(ctx, d.cfg.AdminURL+"/healthz")
+		for _, base := range d.admins {
+			if err := d.httpOK(ctx, base+"/healthz"); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("%d admin API(s) healthy", len(d.admins)), nil
 	})
 	names := make([]string, 0, len(d.cfg.Health))
 	for n := range d.cfg.Health {

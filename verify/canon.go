@@ -42,15 +42,23 @@ func canonical(v attr.Value) attr.Value {
 	return v
 }
 
-// digest is a SHA-256 of the item's canonical JSON (attr sorts map keys).
-func digest(it attr.Item) [32]byte {
+// canonicalItem is the item with every value canonical.
+func canonicalItem(it attr.Item) attr.Item {
 	c := make(attr.Item, len(it))
 	for k, v := range it {
 		c[k] = canonical(v)
 	}
-	b, _ := c.MarshalJSON()
-	return sha256.Sum256(b)
+	return c
 }
+
+// canonicalJSON is the item's canonical DynamoDB JSON (attr sorts map keys).
+func canonicalJSON(it attr.Item) []byte {
+	b, _ := canonicalItem(it).MarshalJSON()
+	return b
+}
+
+// digest is a SHA-256 of the item's canonical JSON.
+func digest(it attr.Item) [32]byte { return sha256.Sum256(canonicalJSON(it)) }
 
 // keyOf is the item's primary key in the order-preserving key encoding:
 // stable across sides whatever the number spelling.

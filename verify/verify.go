@@ -2,8 +2,16 @@
 // DynamoDB-compatible endpoint: the adapter) without holding either in
 // memory. Both sides are read with parallel segmented Scans; every item's
 // digest (canonical: sets sorted, numbers canonical) is folded into one of
-// Buckets hashed key ranges per side. Only the buckets whose digests differ
-// are read again, item by item, to report missing, extra and different items.
+// Buckets hashed key ranges per side (pass 1). Only the items of the buckets
+// whose digests differ are kept, as key and digest, when both sides are read
+// again (pass 2), to count missing, extra and different items; a capped,
+// deterministic sample of each kind is read back with GetItem for the report.
+//
+// With Config.StateFile set a run is resumable: each side's position in each
+// segment (its LastEvaluatedKey) and the partial result of the pages read up
+// to it are saved atomically every StateEvery, so a run killed at any point
+// continues where its last save left off and gives the same report. See
+// README.md.
 package verify
 
 import (
@@ -11,7 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,7 +29,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dualread/dualread/adapter/attr"
-	"github.com/dualread/dualread/internal/sdkitem"
+)
+
+// Limits on the shape of a comparison: DynamoDB's own cap on
+// TotalSegments, and a bucket count whose state (Buckets × 40 bytes per
+// segment and side) stays small.
+const (
+	MaxSegments = 1_000_000
+	MaxBuckets  = 1 << 20
 )
 
 // Config describes one comparison.
@@ -32,6 +48,20 @@ type Config struct {
 	Segments       int     // parallel Scan segments per side (default 4)
 	ReadRate       float64 // items per second per side (0: no limit)
 	SampleRows     int     // examples kept per kind of difference (default 20)
+	PageLimit      int32   // Scan Limit (default 1000): also the resume granularity
+
+	// StateFile makes the run resumable: progress is saved there and an
+	// existing file is resumed from (if it was written for the same table,
+	// buckets and segments; otherwise Run refuses). It is removed when the
+	// report is complete.
+	StateFile  string
+	StateEvery time.Duration // how often the state is saved (default 2 s)
+	Fresh      bool          // start over, overwriting an existing StateFile
+
+	// Progress, if set, is updated while Run works (read it from any
+	// goroutine, e.g. through its Snapshot for internal/progress).
+	Progress *Progress
+	Logger   *slog.Logger
 }
 
 // Sample is one reported difference.
@@ -40,36 +70,106 @@ type Sample struct {
 	Key    json.RawMessage `json:"key"`
 	Source json.RawMessage `json:"source,omitempty"`
 	Target json.RawMessage `json:"target,omitempty"`
+	// Attributes names the top-level attributes whose values differ
+	// (different only), as read back for the sample.
+	Attributes []string `json:"attributes,omitempty"`
 }
 
-// Report is the result of a comparison.
+// Report is the result of a comparison. The counts are exact; Samples holds
+// at most SampleRows per kind, the first by key order.
 type Report struct {
-	Table            string        `json:"table"`
-	SourceItems      int64         `json:"source_items"`
-	TargetItems      int64         `json:"target_items"`
-	Buckets          int           `json:"buckets"`
-	DifferingBuckets int           `json:"differing_buckets"`
-	Missing          int64         `json:"missing"`
-	Extra            int64         `json:"extra"`
-	Different        int64         `json:"different"`
-	Samples          []Sample      `json:"samples,omitempty"`
-	Duration         time.Duration `json:"duration_ns"`
+	Table            string   `json:"table"`
+	TargetTable      string   `json:"target_table"`
+	Result           string   `json:"result"` // equal or differ
+	SourceItems      int64    `json:"source_items"`
+	TargetItems      int64    `json:"target_items"`
+	Buckets          int      `json:"buckets"`
+	Segments         int      `json:"segments"`
+	DifferingBuckets int      `json:"differing_buckets"`
+	Missing          int64    `json:"missing"`
+	Extra            int64    `json:"extra"`
+	Different        int64    `json:"different"`
+	Samples          []Sample `json:"samples,omitempty"`
+	// Duration is the work time of the comparison, summed over the runs
+	// that resumed it.
+	Duration  time.Duration `json:"duration_ns"`
+	StartedAt time.Time     `json:"started_at"`
+	// Resumed says this run continued from a state file; ItemsRead is what
+	// this run itself scanned (both sides, both passes).
+	Resumed   bool  `json:"resumed,omitempty"`
+	ItemsRead int64 `json:"items_read"`
 }
+
+// Results a Report can have (also the InfluxDB tag).
+const (
+	ResultEqual  = "equal"
+	ResultDiffer = "differ"
+)
 
 // Equal reports whether the two sides hold the same items.
 func (r *Report) Equal() bool { return r.Missing == 0 && r.Extra == 0 && r.Different == 0 }
 
-// bucketSum is one side's fold of a bucket: count and XOR of digests
-// (order-independent, so the two sides' scan orders do not matter).
-type bucketSum struct {
-	n   int64
-	xor [32]byte
+// schema is the table's primary key.
+type schema struct {
+	hash, rng         string
+	hashType, rngType attr.Type
 }
 
 // Run compares the table on both sides.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	sch, err := describe(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, sch: sch, start: start, prog: cfg.Progress, log: cfg.Logger}
+	if r.prog == nil {
+		r.prog = &Progress{}
+	}
+	for i, s := range []struct {
+		c     *dynamodb.Client
+		table string
+	}{{cfg.Source, cfg.Table}, {cfg.Target, cfg.TargetTable}} {
+		r.sides[i] = side{c: s.c, table: s.table}
+		if cfg.ReadRate > 0 {
+			r.sides[i].lim = rate.NewLimiter(rate.Limit(cfg.ReadRate), max(1, int(cfg.ReadRate), int(cfg.PageLimit)))
+		}
+		r.prog.estimate[i].Store(itemCount(ctx, s.c, s.table))
+	}
+	// A side that gives no ItemCount is a copy of the other: expect as many.
+	for i := range 2 {
+		if r.prog.estimate[i].Load() == 0 {
+			r.prog.estimate[i].Store(r.prog.estimate[1-i].Load())
+		}
+	}
+	if err := r.loadOrInit(); err != nil {
+		return nil, err
+	}
+	stopSaver := r.saveEvery(ctx)
+	rep, err := r.execute(ctx)
+	stopSaver()
+	if err != nil {
+		// Keep what was done for the next run: the last periodic save may
+		// be up to StateEvery old.
+		if serr := r.save(); serr != nil {
+			r.log.Warn("verify: saving state failed", "err", serr)
+		}
+		return nil, err
+	}
+	if cfg.StateFile != "" {
+		if err := os.Remove(cfg.StateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("verify: remove finished state: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+func (cfg *Config) defaults() error {
 	if cfg.Source == nil || cfg.Target == nil || cfg.Table == "" {
-		return nil, errors.New("verify: Source, Target and Table are required")
+		return errors.New("verify: Source, Target and Table are required")
 	}
 	if cfg.TargetTable == "" {
 		cfg.TargetTable = cfg.Table
@@ -80,179 +180,63 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Segments <= 0 {
 		cfg.Segments = 4
 	}
+	if cfg.Buckets > MaxBuckets || cfg.Segments > MaxSegments {
+		return fmt.Errorf("verify: at most %d buckets and %d segments", MaxBuckets, MaxSegments)
+	}
 	if cfg.SampleRows <= 0 {
 		cfg.SampleRows = 20
 	}
-	start := time.Now()
+	if cfg.PageLimit <= 0 {
+		cfg.PageLimit = 1000
+	}
+	if cfg.StateEvery <= 0 {
+		cfg.StateEvery = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// describe reads the key schema from the source.
+func describe(ctx context.Context, cfg Config) (schema, error) {
 	d, err := cfg.Source.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(cfg.Table)})
 	if err != nil {
-		return nil, fmt.Errorf("describe source: %w", err)
+		return schema{}, fmt.Errorf("describe source: %w", err)
 	}
-	var hash, rng string
+	keyTypes := map[string]attr.Type{}
+	for _, a := range d.Table.AttributeDefinitions {
+		switch a.AttributeType {
+		case types.ScalarAttributeTypeS:
+			keyTypes[aws.ToString(a.AttributeName)] = attr.S
+		case types.ScalarAttributeTypeN:
+			keyTypes[aws.ToString(a.AttributeName)] = attr.N
+		case types.ScalarAttributeTypeB:
+			keyTypes[aws.ToString(a.AttributeName)] = attr.B
+		}
+	}
+	var s schema
 	for _, k := range d.Table.KeySchema {
 		if k.KeyType == types.KeyTypeHash {
-			hash = *k.AttributeName
+			s.hash = aws.ToString(k.AttributeName)
+			s.hashType = keyTypes[s.hash]
 		} else {
-			rng = *k.AttributeName
+			s.rng = aws.ToString(k.AttributeName)
+			s.rngType = keyTypes[s.rng]
 		}
 	}
-	sides := [2]side{{c: cfg.Source, table: cfg.Table}, {c: cfg.Target, table: cfg.TargetTable}}
-	rep := &Report{Table: cfg.Table, Buckets: cfg.Buckets}
-
-	// Phase 1: fold every item into its bucket, on both sides at once.
-	sums := [2][]bucketSum{make([]bucketSum, cfg.Buckets), make([]bucketSum, cfg.Buckets)}
-	var mu sync.Mutex
-	err = both(func(i int) error {
-		return sides[i].scan(ctx, cfg, func(it attr.Item) {
-			b := bucketOf(keyOf(it, hash, rng), cfg.Buckets)
-			dg := digest(it)
-			mu.Lock()
-			s := &sums[i][b]
-			s.n++
-			for j := range s.xor {
-				s.xor[j] ^= dg[j]
-			}
-			mu.Unlock()
-		})
-	})
-	if err != nil {
-		return nil, err
+	if s.hash == "" || s.hashType == attr.TypeInvalid || s.rng != "" && s.rngType == attr.TypeInvalid {
+		return schema{}, fmt.Errorf("verify: table %s: incomplete key schema in DescribeTable", cfg.Table)
 	}
-	differing := map[int]bool{}
-	for b := range cfg.Buckets {
-		rep.SourceItems += sums[0][b].n
-		rep.TargetItems += sums[1][b].n
-		if sums[0][b] != sums[1][b] {
-			differing[b] = true
-		}
-	}
-	rep.DifferingBuckets = len(differing)
-
-	// Phase 2: only the differing buckets, item by item.
-	if len(differing) > 0 {
-		items := [2]map[string]attr.Item{{}, {}}
-		err = both(func(i int) error {
-			return sides[i].scan(ctx, cfg, func(it attr.Item) {
-				k := keyOf(it, hash, rng)
-				if differing[bucketOf(k, cfg.Buckets)] {
-					mu.Lock()
-					items[i][k] = it
-					mu.Unlock()
-				}
-			})
-		})
-		if err != nil {
-			return nil, err
-		}
-		rep.compare(items[0], items[1], hash, rng, cfg.SampleRows)
-	}
-	rep.Duration = time.Since(start)
-	return rep, nil
+	return s, nil
 }
 
-func (r *Report) compare(src, dst map[string]attr.Item, hash, rng string, keep int) {
-	kinds := map[string]int{}
-	add := func(kind string, key attr.Item, s, t attr.Item) {
-		if kinds[kind] >= keep {
-			return
-		}
-		kinds[kind]++
-		smp := Sample{Kind: kind, Key: mustJSON(key)}
-		if s != nil {
-			smp.Source = mustJSON(s)
-		}
-		if t != nil {
-			smp.Target = mustJSON(t)
-		}
-		r.Samples = append(r.Samples, smp)
+// itemCount is DescribeTable's ItemCount, only an estimate for the ETA (0
+// if the side does not say).
+func itemCount(ctx context.Context, c *dynamodb.Client, table string) int64 {
+	d, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil || d.Table == nil || d.Table.ItemCount == nil {
+		return 0
 	}
-	keyAttrs := func(it attr.Item) attr.Item {
-		k := attr.Item{hash: it[hash]}
-		if rng != "" {
-			k[rng] = it[rng]
-		}
-		return k
-	}
-	for k, s := range src {
-		t, ok := dst[k]
-		switch {
-		case !ok:
-			r.Missing++
-			add("missing", keyAttrs(s), s, nil)
-		case digest(s) != digest(t):
-			r.Different++
-			add("different", keyAttrs(s), s, t)
-		}
-	}
-	for k, t := range dst {
-		if _, ok := src[k]; !ok {
-			r.Extra++
-			add("extra", keyAttrs(t), nil, t)
-		}
-	}
-}
-
-func mustJSON(it attr.Item) json.RawMessage {
-	b, _ := it.MarshalJSON()
-	return b
-}
-
-// side is one endpoint's copy of the table.
-type side struct {
-	c     *dynamodb.Client
-	table string
-}
-
-// scan reads every item with a parallel segmented, consistent Scan.
-func (s side) scan(ctx context.Context, cfg Config, each func(attr.Item)) error {
-	var lim *rate.Limiter
-	if cfg.ReadRate > 0 {
-		lim = rate.NewLimiter(rate.Limit(cfg.ReadRate), max(1, int(cfg.ReadRate)))
-	}
-	errs := make([]error, cfg.Segments)
-	var wg sync.WaitGroup
-	for seg := range cfg.Segments {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-				Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(int32(cfg.Segments))}
-			p := dynamodb.NewScanPaginator(s.c, in)
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					errs[seg] = fmt.Errorf("scan %s segment %d: %w", s.table, seg, err)
-					return
-				}
-				if lim != nil {
-					if err := lim.WaitN(ctx, min(len(page.Items), lim.Burst())); err != nil {
-						errs[seg] = err
-						return
-					}
-				}
-				for _, av := range page.Items {
-					it, _, err := sdkitem.ToItem(av)
-					if err != nil {
-						errs[seg] = err
-						return
-					}
-					each(it)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// both runs f for the source (0) and the target (1) concurrently.
-func both(f func(i int) error) error {
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = f(i) }()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return *d.Table.ItemCount
 }

@@ -38,7 +38,7 @@ func newDrillCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if adapterURL == "" || cfg.AdminURL == "" || len(cfg.Tables) == 0 {
+			if adapterURL == "" || len(cfg.AdminURLs) == 0 || len(cfg.Tables) == 0 {
 				return errors.New("--adapter, --admin and --tables are required")
 			}
 			log, err := newLogger(cmd.ErrOrStderr(), logLevel, logFormat)
@@ -92,7 +92,8 @@ func newDrillCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&adapterURL, "adapter", "", "the adapter's DynamoDB endpoint URL")
-	f.StringVar(&cfg.AdminURL, "admin", "", "the adapter's admin API URL (serve --admin-listen)")
+	f.StringSliceVar(&cfg.AdminURLs, "admin", nil, "the admin API URL of every adapter replica (serve --admin-listen); modes are per process, so the switch goes to each")
+	f.BoolVar(&cfg.AdminEveryAddress, "admin-every-address", false, "resolve each --admin host and switch every address it resolves to (a Kubernetes headless Service over the adapter pods)")
 	f.StringVar(&dynamoURL, "dynamodb", "", "DynamoDB endpoint URL (default: AWS's for --region)")
 	f.StringVar(&region, "region", "us-east-1", "region")
 	f.StringSliceVar(&cfg.Tables, "tables", nil, "tables to drill, e.g. orders,users")

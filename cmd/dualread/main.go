@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true, // usage on flag errors only, not on runtime failures
 		SilenceErrors: true, // main prints the error once
 	}
-	root.AddCommand(newServeCmd(), newSchemaCmd(), newAuditCmd(), newStreamprocCmd(), newBackfillCmd(), newVerifyCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSchemaCmd(), newAuditCmd(), newStreamprocCmd(), newBackfillCmd(), newKDSBridgeCmd(), newVerifyCmd(), newDrillCmd(), newBenchCmd(), newLocalCmd(), newDemoCmd(), newVersionCmd())
 	return root
 }

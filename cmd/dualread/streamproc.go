@@ -2,24 +2,34 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/dynamo"
+	"github.com/dualread/dualread/internal/progress"
 	"github.com/dualread/dualread/streamproc"
 	"github.com/dualread/dualread/streamproc/backfill"
+	"github.com/dualread/dualread/streamproc/ddbstreams"
 	"github.com/dualread/dualread/streamproc/kinesis"
+	"github.com/dualread/dualread/streamproc/lambda"
 	"github.com/dualread/dualread/streamproc/metrics"
 )
 
@@ -33,6 +43,7 @@ type targetFlags struct {
 	awsRegion, awsURL string
 	workers           int
 	tableMap          map[string]string
+	logOut            io.Writer // where the logger writes (default stderr); backfill's progress bar sets it
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet, source string) {
@@ -59,7 +70,55 @@ type target struct {
 	applier *streamproc.Applier
 	rec     *metrics.Recorder
 	aws     aws.Config
+	log     *slog.Logger
 	stop    func()
+}
+
+// startSweeper collects old tombstones of tables (every target table when
+// empty), and runs the extra collectors, in the background until ctx ends.
+func (tg *target) startSweeper(ctx context.Context, p *streamprocFlags, tables []string,
+	extra map[string]func(context.Context, time.Time) (int, error)) error {
+	if p.sweepTTL <= 0 {
+		tg.log.Warn("tombstone collection off (--tombstone-retention 0): tombstones are kept forever")
+		return nil
+	}
+	list := func(ctx context.Context) ([]string, error) {
+		if len(tables) > 0 {
+			return tables, nil
+		}
+		return listTables(ctx, tg.a.Executor)
+	}
+	sw, err := streamproc.NewSweeper(ctx, streamproc.SweepConfig{Target: tg.a.Executor, Store: tg.a.Store, Tables: list,
+		Retention: p.sweepTTL, Every: p.sweep, RowsPerSecond: p.sweepRPS, Extra: extra, Owner: p.owner, Logger: tg.log})
+	if err != nil {
+		return err
+	}
+	go sw.Run(ctx)
+	return nil
+}
+
+// listTables lists every table of the target.
+func listTables(ctx context.Context, ex *dynamo.Executor) ([]string, error) {
+	var out []string
+	body := []byte(`{}`)
+	for {
+		raw, err := ex.Do(ctx, "ListTables", body)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			TableNames             []string
+			LastEvaluatedTableName *string
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.TableNames...)
+		if page.LastEvaluatedTableName == nil {
+			return out, nil
+		}
+		body, _ = json.Marshal(map[string]string{"ExclusiveStartTableName": *page.LastEvaluatedTableName})
+	}
 }
 
 func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source string) (*target, error) {
@@ -67,7 +126,11 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 	if err != nil {
 		return nil, err
 	}
-	log, err := newLogger(cmd.ErrOrStderr(), rc.logLevel, rc.logFormat)
+	logOut := t.logOut
+	if logOut == nil {
+		logOut = cmd.ErrOrStderr()
+	}
+	log, err := newLogger(logOut, rc.logLevel, rc.logFormat)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +159,14 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 		return nil, err
 	}
 	mctx, cancel := context.WithCancel(ctx)
+	flushed := make(chan struct{})
 	if t.influxURL != "" {
-		go metrics.Run(mctx, rec, metrics.NewInfluxSink(t.influxURL, "", t.bucket), t.metricsEvery, log)
+		go func() {
+			defer close(flushed)
+			metrics.Run(mctx, rec, metrics.NewInfluxSink(t.influxURL, "", t.bucket), t.metricsEvery, log)
+		}()
+	} else {
+		close(flushed)
 	}
 	var srv *http.Server
 	if t.metricsListen != "" {
@@ -113,8 +182,9 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 	}
-	return &target{a: a, applier: ap, rec: rec, aws: awsCfg, stop: func() {
+	return &target{a: a, applier: ap, rec: rec, aws: awsCfg, log: log, stop: func() {
 		cancel()
+		<-flushed // the last interval's lag and counts reach InfluxDB before exit (Run bounds it to 5 s)
 		if srv != nil {
 			srv.Close()
 		}
@@ -122,58 +192,204 @@ func (t *targetFlags) open(ctx context.Context, cmd *cobra.Command, source strin
 	}}, nil
 }
 
+// Change sources of streamproc.
+const (
+	sourceKinesis         = "kinesis"
+	sourceLambda          = "lambda"
+	sourceDynamoDBStreams = "dynamodbstreams"
+)
+
+// streamprocFlags are streamproc's own flags (besides the target's).
+type streamprocFlags struct {
+	source   string
+	stream   string
+	listen   string
+	token    string
+	maxBody  int64
+	tables   []string
+	lease    time.Duration
+	owner    string
+	sweep    time.Duration
+	sweepTTL time.Duration
+	sweepRPS float64
+}
+
+// check refuses flags of another source than the chosen one: they would
+// be ignored, which is never what the operator meant.
+func (p *streamprocFlags) check(changed func(string) bool) error {
+	only := map[string]string{"stream": sourceKinesis, "tables": sourceDynamoDBStreams,
+		"listen": sourceLambda, "lambda-token": sourceLambda, "max-body": sourceLambda}
+	for flag, src := range only {
+		if changed(flag) && p.source != src {
+			return fmt.Errorf("--%s is for --source %s, not %s", flag, src, p.source)
+		}
+	}
+	return nil
+}
+
 func newStreamprocCmd() *cobra.Command {
 	var (
-		t      targetFlags
-		stream string
-		lease  time.Duration
-		owner  string
+		t targetFlags
+		p streamprocFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "streamproc",
-		Short: "Replay DynamoDB change records from Kinesis into the target, in order, with checkpoints and leases",
-		Long: "streamproc consumes a Kinesis Data Stream fed by DynamoDB (Kinesis Data Streams for DynamoDB) and applies each\n" +
-			"change to the target with last-writer-wins on ApproximateCreationDateTime. Several instances share the\n" +
-			"shards through leases kept in the target; checkpoints are written only after the changes committed.",
+		Short: "Replay DynamoDB change records (Kinesis, DynamoDB Streams or Lambda-forwarded batches) into the target, in order, with checkpoints and leases",
+		Long: "streamproc applies DynamoDB's change records to the target with last-writer-wins, from one of three sources:\n" +
+			"  --source kinesis          a Kinesis Data Stream fed by DynamoDB (Kinesis Data Streams for DynamoDB), --stream NAME\n" +
+			"  --source dynamodbstreams  the tables' DynamoDB Streams (--tables a,b, default every table with a stream)\n" +
+			"  --source lambda           an HTTP endpoint (--listen ADDR) for batches a Lambda function forwards\n" +
+			"Several instances share shards through leases kept in the target; checkpoints are written only after the\n" +
+			"changes committed. Tombstones of replicated deletes older than --tombstone-retention are collected.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if stream == "" {
-				return errors.New("--stream is required")
+			if err := p.check(cmd.Flags().Changed); err != nil {
+				return err
 			}
-			tg, err := t.open(ctx, cmd, "kinesis")
+			switch p.source {
+			case sourceKinesis:
+				if p.stream == "" {
+					return errors.New("--stream is required with --source kinesis")
+				}
+			case sourceLambda:
+				if p.listen == "" {
+					return errors.New("--listen is required with --source lambda")
+				}
+			case sourceDynamoDBStreams:
+			default:
+				return fmt.Errorf("--source %q: want kinesis, lambda or dynamodbstreams", p.source)
+			}
+			tg, err := t.open(ctx, cmd, p.source)
 			if err != nil {
 				return err
 			}
 			defer tg.stop()
-			kc := awskinesis.NewFromConfig(tg.aws, func(o *awskinesis.Options) {
-				if t.awsURL != "" {
-					o.BaseEndpoint = aws.String(t.awsURL)
-				}
-			})
-			c, err := kinesis.New(ctx, kinesis.Config{Client: kc, Stream: stream, Store: tg.a.Store, Applier: tg.applier,
-				Metrics: tg.rec, LeaseDuration: lease, Owner: owner})
-			if err != nil {
-				return err
+			var err2 error
+			switch p.source {
+			case sourceKinesis:
+				err2 = runKinesis(ctx, cmd, &t, &p, tg)
+			case sourceLambda:
+				err2 = runLambda(ctx, cmd, &t, &p, tg)
+			case sourceDynamoDBStreams:
+				err2 = runDynamoDBStreams(ctx, cmd, &t, &p, tg)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "dualread streamproc consuming %s\n", stream)
-			err = c.Run(ctx)
-			// Hand the shards over at once rather than after lease expiry.
-			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c.Release(rctx)
-			if errors.Is(err, context.Canceled) {
+			if errors.Is(err2, context.Canceled) {
 				return nil
 			}
-			return err
+			return err2
 		},
 	}
 	f := cmd.Flags()
-	t.register(f, "Kinesis")
-	f.StringVar(&stream, "stream", "", "Kinesis stream name")
-	f.DurationVar(&lease, "lease", 10*time.Second, "shard lease duration: a dead instance's shards move after at most this")
-	f.StringVar(&owner, "owner", "", "this instance's lease owner id (default: random)")
+	t.register(f, "Kinesis or DynamoDB Streams")
+	f.StringVar(&p.source, "source", sourceKinesis, "where changes come from: kinesis, dynamodbstreams or lambda")
+	f.StringVar(&p.stream, "stream", "", "Kinesis stream name (--source kinesis)")
+	f.StringSliceVar(&p.tables, "tables", nil, "source tables whose DynamoDB Streams to replicate (--source dynamodbstreams; default: every table with a stream)")
+	f.StringVar(&p.listen, "listen", "", "address of the HTTP endpoint for Lambda-forwarded batches (--source lambda), e.g. 127.0.0.1:9100")
+	f.StringVar(&p.token, "lambda-token", "", "bearer token the Lambda forwarder must send (--source lambda; default: none required)")
+	f.Int64Var(&p.maxBody, "max-body", lambda.DefaultMaxBody, "largest accepted request body in bytes (--source lambda)")
+	f.DurationVar(&p.lease, "lease", 10*time.Second, "shard lease duration: a dead instance's shards move after at most this")
+	f.StringVar(&p.owner, "owner", "", "this instance's lease owner id (default: random)")
+	f.DurationVar(&p.sweepTTL, "tombstone-retention", 24*time.Hour,
+		"collect tombstones of replicated deletes older than this; must exceed how late a change can arrive (stream retention + lag); 0: never collect")
+	f.DurationVar(&p.sweep, "tombstone-sweep-every", time.Hour, "how often each target table is swept for old tombstones")
+	f.Float64Var(&p.sweepRPS, "tombstone-sweep-rate", 1000, "rows per second a tombstone sweep reads at most")
 	return cmd
+}
+
+func runKinesis(ctx context.Context, cmd *cobra.Command, t *targetFlags, p *streamprocFlags, tg *target) error {
+	kc := awskinesis.NewFromConfig(tg.aws, func(o *awskinesis.Options) {
+		if t.awsURL != "" {
+			o.BaseEndpoint = aws.String(t.awsURL)
+		}
+	})
+	c, err := kinesis.New(ctx, kinesis.Config{Client: kc, Stream: p.stream, Store: tg.a.Store, Applier: tg.applier,
+		Metrics: tg.rec, LeaseDuration: p.lease, Owner: p.owner, Logger: tg.log})
+	if err != nil {
+		return err
+	}
+	if err := tg.startSweeper(ctx, p, nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "dualread streamproc consuming %s\n", p.stream)
+	err = c.Run(ctx)
+	// Hand the shards over at once rather than after lease expiry.
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c.Release(rctx)
+	return err
+}
+
+func runDynamoDBStreams(ctx context.Context, cmd *cobra.Command, t *targetFlags, p *streamprocFlags, tg *target) error {
+	sc := dynamodbstreams.NewFromConfig(tg.aws, func(o *dynamodbstreams.Options) {
+		if t.awsURL != "" {
+			o.BaseEndpoint = aws.String(t.awsURL)
+		}
+	})
+	dc := dynamodb.NewFromConfig(tg.aws, func(o *dynamodb.Options) {
+		if t.awsURL != "" {
+			o.BaseEndpoint = aws.String(t.awsURL)
+		}
+	})
+	c, err := ddbstreams.New(ctx, ddbstreams.Config{Client: sc, DynamoDB: dc, Tables: p.tables, Store: tg.a.Store,
+		Applier: tg.applier, Metrics: tg.rec, LeaseDuration: p.lease, Owner: p.owner, Logger: tg.log})
+	if err != nil {
+		return err
+	}
+	var sweepTables []string // default: every target table
+	for _, s := range p.tables {
+		if m, ok := t.tableMap[s]; ok {
+			s = m
+		}
+		sweepTables = append(sweepTables, s)
+	}
+	if err := tg.startSweeper(ctx, p, sweepTables, nil); err != nil {
+		return err
+	}
+	what := "every table's DynamoDB Stream"
+	if len(p.tables) > 0 {
+		what = "the DynamoDB Streams of " + strings.Join(p.tables, ",")
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "dualread streamproc consuming %s\n", what)
+	err = c.Run(ctx)
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c.Release(rctx)
+	return err
+}
+
+func runLambda(ctx context.Context, cmd *cobra.Command, t *targetFlags, p *streamprocFlags, tg *target) error {
+	stamps, err := lambda.NewItemStamps(ctx, tg.a.Store)
+	if err != nil {
+		return err
+	}
+	h, err := lambda.New(lambda.Config{Applier: tg.applier, Stamps: stamps, Metrics: tg.rec, MaxBody: p.maxBody,
+		Token: p.token, Logger: tg.log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", p.listen)
+	if err != nil {
+		return err
+	}
+	if err := tg.startSweeper(ctx, p, nil, map[string]func(context.Context, time.Time) (int, error){"lambda_stamps": stamps.Collect}); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(cmd.OutOrStdout(), "dualread streamproc listening for Lambda batches on %s\n", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// Let in-flight batches finish: a batch cut off is retried by Lambda,
+	// but finishing it saves the retry.
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }
 
 func newBackfillCmd() *cobra.Command {
@@ -183,6 +399,7 @@ func newBackfillCmd() *cobra.Command {
 		parallel        int
 		pageLimit       int32
 		readRate        float64
+		prog            progressFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "backfill",
@@ -200,6 +417,28 @@ func newBackfillCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--segments: %w", err)
 			}
+			// The reporter reads the latest progress backfill.Run reports.
+			var latest atomic.Pointer[backfill.Progress]
+			var estimate atomic.Int64
+			read := func() progress.Snapshot {
+				var items int64
+				if p := latest.Load(); p != nil {
+					items = p.Items
+				}
+				return progress.Snapshot{Counts: []progress.Count{{Name: "items", Done: items, Total: estimate.Load()}}}
+			}
+			_, bar, err := prog.start("backfill "+table, cmd.ErrOrStderr(), read, func(w io.Writer) (*slog.Logger, error) {
+				t.logOut = w // the target's logger writes through the bar too
+				return newLogger(w, t.c.logLevel, t.c.logFormat)
+			})
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if bar != nil {
+					bar.Stop()
+				}
+			}()
 			tg, err := t.open(ctx, cmd, "backfill")
 			if err != nil {
 				return err
@@ -210,17 +449,17 @@ func newBackfillCmd() *cobra.Command {
 					o.BaseEndpoint = aws.String(t.awsURL)
 				}
 			})
-			var estimate int64
 			if d, err := src.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}); err == nil && d.Table.ItemCount != nil {
-				estimate = *d.Table.ItemCount * int64(seg.To-seg.From+1) / int64(max(seg.Total, 1))
+				estimate.Store(*d.Table.ItemCount * int64(seg.To-seg.From+1) / int64(max(seg.Total, 1)))
 			}
 			out := cmd.OutOrStdout()
-			progress := cmd.ErrOrStderr() // a progress line, not the result: keep stdout for the summary
 			p, err := backfill.Run(ctx, backfill.Config{DynamoDB: src, Table: table, Store: tg.a.Store, Applier: tg.applier,
-				Segments: seg, Parallel: parallel, PageLimit: pageLimit, ReadRate: readRate, EstimatedItems: estimate,
-				Progress: func(p backfill.Progress) {
-					fmt.Fprintf(progress, "%d items, %d/%d segments, %.0f items/s, ETA %s\n", p.Items, p.SegmentsDone, p.Of, p.Rate, p.ETA.Round(time.Second))
-				}})
+				Segments: seg, Parallel: parallel, PageLimit: pageLimit, ReadRate: readRate, EstimatedItems: estimate.Load(),
+				ProgressEvery: time.Second, Progress: func(p backfill.Progress) { latest.Store(&p) }})
+			if bar != nil {
+				bar.Stop()
+				bar = nil
+			}
 			fmt.Fprintf(out, "backfill %s: %d items (%d applied, %d stale, %d duplicate, %d dead-lettered) in %s\n",
 				table, p.Items, p.Applied, p.Stale, p.Duplicate, p.Letters, p.Elapsed.Round(time.Millisecond))
 			return err
@@ -233,5 +472,6 @@ func newBackfillCmd() *cobra.Command {
 	f.IntVar(&parallel, "parallel", 4, "segments scanned at once")
 	f.Int32Var(&pageLimit, "page-limit", 500, "Scan Limit per page")
 	f.Float64Var(&readRate, "read-rate", 0, "items read per second at most (0: no limit)")
+	prog.register(f)
 	return cmd
 }

@@ -2,25 +2,19 @@ package testenv
 
 import (
 	"context"
-	"net"
 	"os"
-	"strconv"
 	"testing"
-	"time"
 
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/dualread/dualread/internal/standin"
 )
 
 // EnvBigtableEmulatorHost names an already running Bigtable emulator
 // (host:port, like BIGTABLE_EMULATOR_HOST) to use instead of starting one.
 const EnvBigtableEmulatorHost = "DUALREAD_BIGTABLE_EMULATOR_HOST"
-
-// bigtableStartTimeout covers the fallback of building the emulator with go
-// install when the machine image has no cbtemulator; otherwise it is up in
-// about 0.1 s.
-const bigtableStartTimeout = 3 * time.Minute
 
 // LaunchBigtableEmulator runs `standins.sh bigtable PORT` (the Cloud SDK's
 // cbtemulator, or the same emulator built from cloud.google.com/go/bigtable)
@@ -28,18 +22,8 @@ const bigtableStartTimeout = 3 * time.Minute
 // Unlike the embedded bttest server, it is a separate process, so data
 // survives a restart of the adapter that uses it.
 func LaunchBigtableEmulator(ctx context.Context) (*StandIn, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	hp := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	return launchStandin(ctx, standinSpec{
-		name:    "Bigtable emulator",
-		args:    []string{"bigtable", strconv.Itoa(port)},
-		addr:    hp,
-		timeout: bigtableStartTimeout,
-		ready:   tcpOpen(hp),
-	})
+	spec, err := standin.OnFreePort(standin.BigtableEmulator)
+	return launchStandin(ctx, spec, err, "")
 }
 
 // StartBigtableEmulator returns the host:port of a Bigtable emulator for

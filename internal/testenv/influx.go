@@ -8,32 +8,26 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dualread/dualread/internal/standin"
 )
 
 // EnvInfluxDBURL names an already running InfluxDB 1.8 (e.g.
 // http://127.0.0.1:8086) to use instead of starting one.
 const EnvInfluxDBURL = "DUALREAD_INFLUXDB_URL"
 
-// influxStartTimeout is long because a machine's first start builds influxd
-// from source (about 3 minutes on 2 cores); a cached start takes ~3 s.
-const influxStartTimeout = 6 * time.Minute
-
 // LaunchInfluxDB runs `standins.sh influxdb PORT DATADIR` on free loopback
 // ports with a fresh data folder, waits until GET /ping answers 204, and
 // creates the given databases. TestMain has no testing.TB, hence this form;
-// tests use StartInfluxDB.
+// tests use StartInfluxDB. A machine's first start builds influxd from
+// source (minutes); a cached start takes ~3 s.
 func LaunchInfluxDB(ctx context.Context, databases ...string) (*StandIn, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	// The RPC (backup) service cannot be turned off; a second free port keeps
 	// it off anything another process might want.
-	rpcPort, err := freePort()
+	rpcPort, err := standin.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -41,20 +35,13 @@ func LaunchInfluxDB(ctx context.Context, databases ...string) (*StandIn, error) 
 	if err != nil {
 		return nil, err
 	}
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
-	s, err := launchStandin(ctx, standinSpec{
-		name:    "InfluxDB",
-		args:    []string{"influxdb", strconv.Itoa(port), dir, strconv.Itoa(rpcPort)},
-		addr:    u,
-		timeout: influxStartTimeout,
-		ready:   httpStatusIs(u+"/ping", http.StatusNoContent),
-		dir:     dir,
-	})
+	spec, err := standin.OnFreePort(func(port int) (standin.Spec, error) { return standin.InfluxDB(port, rpcPort, dir) })
+	s, err := launchStandin(ctx, spec, err, dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := CreateInfluxDatabases(ctx, u, databases...); err != nil {
+	if err := CreateInfluxDatabases(ctx, s.Addr, databases...); err != nil {
 		s.Stop()
 		return nil, err
 	}

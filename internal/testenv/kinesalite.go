@@ -2,20 +2,15 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
 	"testing"
-	"time"
+
+	"github.com/dualread/dualread/internal/standin"
 )
 
 // EnvKinesisEndpoint names an already running Kinesis stand-in (e.g.
 // http://127.0.0.1:4567) to use instead of starting kinesalite.
 const EnvKinesisEndpoint = "DUALREAD_KINESIS_ENDPOINT"
-
-// kinesaliteStartTimeout covers a first run's npm install; a cached start
-// answers in well under a second.
-const kinesaliteStartTimeout = 90 * time.Second
 
 // LaunchKinesalite runs `standins.sh kinesalite PORT` on a free loopback
 // port and waits until it answers HTTP. Streams become ACTIVE (or go) with
@@ -25,19 +20,8 @@ const kinesaliteStartTimeout = 90 * time.Second
 // kinesalite resolves streams by StreamName only: calls that pass just a
 // StreamARN fail there, so tests must address streams by name.
 func LaunchKinesalite(ctx context.Context) (*StandIn, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
-	return launchStandin(ctx, standinSpec{
-		name:    "kinesalite",
-		args:    []string{"kinesalite", strconv.Itoa(port)},
-		addr:    ep,
-		timeout: kinesaliteStartTimeout,
-		// Any answer will do: kinesalite refuses an unsigned GET / with 403.
-		ready: httpStatusIs(ep + "/"),
-	})
+	spec, err := standin.OnFreePort(standin.Kinesalite)
+	return launchStandin(ctx, spec, err, "")
 }
 
 // StartKinesalite returns a Kinesis endpoint for this test: the one named by

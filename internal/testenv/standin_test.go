@@ -12,7 +12,7 @@ import (
 // memory on a shared CI machine.
 func assertStopped(t *testing.T, s *StandIn) {
 	t.Helper()
-	pid := s.proc.cmd.Process.Pid
+	pid := s.proc.proc.PID()
 	s.Stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for syscall.Kill(pid, 0) == nil {

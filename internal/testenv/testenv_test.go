@@ -52,7 +52,7 @@ func TestLaunchAndStop(t *testing.T) {
 	if err != nil || resp.Status != 400 || !strings.Contains(string(resp.Body), "UnknownOperationException") {
 		t.Fatalf("unknown operation: %v %d %s", err, resp.Status, resp.Body)
 	}
-	pid := p.cmd.Process.Pid
+	pid := p.proc.PID()
 	p.Stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for syscall.Kill(pid, 0) == nil {

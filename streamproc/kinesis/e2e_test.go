@@ -9,18 +9,17 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/dualread/dualread/adapter/attr"
 	"github.com/dualread/dualread/adapter/dynamo"
 	"github.com/dualread/dualread/adapter/store/btstore"
+	"github.com/dualread/dualread/internal/kdsgen"
 	"github.com/dualread/dualread/internal/testenv"
 	"github.com/dualread/dualread/streamproc"
 	"github.com/dualread/dualread/streamproc/metrics"
@@ -30,88 +29,6 @@ var (
 	flagWrites = flag.Int("streamproc.writes", 3000, "random writes the end-to-end test makes to DynamoDB Local")
 	flagKeys   = flag.Int("streamproc.keys", 60, "size of the key space the writes go to")
 )
-
-// kdsRecord is what Kinesis Data Streams for DynamoDB writes for a change.
-func kdsRecord(table, event string, keys, newImg, oldImg attr.Item, micros int64, milli bool) []byte {
-	ts, prec := micros, "MICROSECOND"
-	if milli {
-		ts, prec = micros/1000, "MILLISECOND"
-	}
-	d := map[string]any{"ApproximateCreationDateTime": ts, "ApproximateCreationDateTimePrecision": prec,
-		"Keys": keys, "SizeBytes": 100}
-	if newImg != nil {
-		d["NewImage"] = newImg
-	}
-	if oldImg != nil {
-		d["OldImage"] = oldImg
-	}
-	b, _ := json.Marshal(map[string]any{"awsRegion": "us-east-1", "eventID": fmt.Sprint(micros), "eventName": event,
-		"eventSource": "aws:dynamodb", "recordFormat": "application/json", "tableName": table, "userIdentity": nil, "dynamodb": d})
-	return b
-}
-
-type pub struct {
-	pk   string
-	data []byte
-}
-
-// generate makes n random writes on DynamoDB Local (puts, updates,
-// deletes over a small key space, from 4 goroutines owning disjoint keys)
-// and returns the matching KDS records in change order per item. Change
-// times come from one synthetic clock that advances 1 ms per write, so
-// both precisions give distinct versions per item.
-func generate(t *testing.T, ctx context.Context, ddb *testenv.RawClient, table string, n, keys int) []pub {
-	var clock atomic.Int64
-	clock.Store(time.Now().Add(-time.Hour).UnixMicro())
-	var mu sync.Mutex
-	var out []pub
-	var wg sync.WaitGroup
-	const gens = 4
-	for g := range gens {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(uint64(g), 42))
-			for i := range n / gens {
-				k := fmt.Sprintf("k%03d", g+gens*rnd.IntN(keys/gens))
-				key := attr.Item{"pk": attr.Str(k)}
-				keyJSON := string(key.AppendJSON(nil))
-				var event string
-				var newImg, oldImg attr.Item
-				switch op := rnd.IntN(10); {
-				case op < 4: // put
-					item := attr.Item{"pk": attr.Str(k), "s": attr.Str(fmt.Sprintf("v%d-%d", g, i)),
-						"tags": attr.StrSet([]string{"a", fmt.Sprint("t", rnd.IntN(5))})}
-					if rnd.IntN(2) == 0 {
-						item["m"] = attr.Map(map[string]attr.Value{"x": attr.List([]attr.Value{attr.Bool(true), attr.Null()})})
-					}
-					resp := call(t, ctx, ddb, "PutItem", fmt.Sprintf(`{"TableName":%q,"Item":%s,"ReturnValues":"ALL_OLD"}`, table, item.AppendJSON(nil)))
-					oldImg, newImg = resp.Attributes, item
-					event = "INSERT"
-					if oldImg != nil {
-						event = "MODIFY"
-					}
-				case op < 8: // update
-					resp := call(t, ctx, ddb, "UpdateItem", fmt.Sprintf(`{"TableName":%q,"Key":%s,"UpdateExpression":"ADD n :one SET u = :u","ExpressionAttributeValues":{":one":{"N":"1"},":u":{"N":"%d.5"}},"ReturnValues":"ALL_NEW"}`, table, keyJSON, i))
-					newImg, event = resp.Attributes, "MODIFY"
-				default: // delete
-					resp := call(t, ctx, ddb, "DeleteItem", fmt.Sprintf(`{"TableName":%q,"Key":%s,"ReturnValues":"ALL_OLD"}`, table, keyJSON))
-					if resp.Attributes == nil {
-						continue // deleting nothing emits no record in DynamoDB either
-					}
-					oldImg, event = resp.Attributes, "REMOVE"
-				}
-				ts := clock.Add(1000)
-				rec := kdsRecord(table, event, key, newImg, oldImg, ts, rnd.IntN(2) == 0)
-				mu.Lock()
-				out = append(out, pub{k, rec})
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return out
-}
 
 type ddbResp struct {
 	Attributes       attr.Item   `json:"Attributes"`
@@ -176,37 +93,6 @@ func compareTables(t *testing.T, want, got map[string]string) {
 	}
 }
 
-func kinesisClient(ep string) *kinesis.Client {
-	return kinesis.New(kinesis.Options{Region: testenv.Region, BaseEndpoint: aws.String(ep),
-		Credentials: credentials.NewStaticCredentialsProvider(testenv.AccessKeyID, testenv.SecretAccessKey, "")})
-}
-
-// disorder returns the records with out-of-order delivery (each record
-// moved up to 8 places) and ~10% duplicates (a second copy a little later).
-func disorder(in []pub, rnd *rand.Rand) []pub {
-	out := append([]pub(nil), in...)
-	for i := range out {
-		j := min(len(out)-1, i+rnd.IntN(9))
-		out[i], out[j] = out[j], out[i]
-	}
-	var res []pub
-	for i, p := range out {
-		res = append(res, p)
-		_ = i
-		if rnd.IntN(10) == 0 {
-			res = append(res, p) // duplicate, moved away from its twin below
-		}
-	}
-	// Another reordering pass, which also separates duplicates.
-	for i := range res {
-		if rnd.IntN(4) == 0 {
-			j := min(len(res)-1, i+rnd.IntN(16))
-			res[i], res[j] = res[j], res[i]
-		}
-	}
-	return res
-}
-
 // TestEndToEnd is the replication proof at test size: random writes on
 // DynamoDB Local, their KDS records published to kinesalite with
 // duplicates and out-of-order delivery, a shard split in the middle, and
@@ -240,20 +126,23 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kc := kinesisClient(kep)
 	stream := "sp-e2e"
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
+	ks, err := kdsgen.NewStream(ctx, kep, stream, 2)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, ctx, kc, stream)
+	kc := ks.Client
 
 	t0 := time.Now()
-	recs := generate(t, ctx, ddb, table, *flagWrites, *flagKeys)
-	if t.Failed() {
-		t.FailNow()
+	// One request per change, the images from DynamoDB Local's answers
+	// (tests/replication uses the batched mode of the same generator).
+	res, err := kdsgen.Generate(ctx, kdsgen.Config{DynamoDB: ddb, Tables: []string{table}, Changes: *flagWrites, Keys: *flagKeys, Batch: 1, Seed: 42})
+	if err != nil {
+		t.Fatal(err)
 	}
+	recs := res.Records
 	t.Logf("generated %d records in %v", len(recs), time.Since(t0))
-	pubs := disorder(recs, rand.New(rand.NewPCG(7, 7)))
+	pubs := kdsgen.Disorder(recs, rand.New(rand.NewPCG(7, 7)))
 
 	dl, err := streamproc.NewDeadLetters(ctx, st)
 	if err != nil {
@@ -285,25 +174,10 @@ func TestEndToEnd(t *testing.T) {
 		return c, stop, done
 	}
 
-	last := map[string]*big.Int{} // shard → highest sequence number published
-	publish := func(ps []pub) {
-		for len(ps) > 0 {
-			n := min(len(ps), 250)
-			var entries []types.PutRecordsRequestEntry
-			for _, p := range ps[:n] {
-				entries = append(entries, types.PutRecordsRequestEntry{Data: p.data, PartitionKey: aws.String(p.pk)})
-			}
-			out, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-			if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-				t.Fatalf("PutRecords: %v", err)
-			}
-			for _, r := range out.Records {
-				s, _ := new(big.Int).SetString(aws.ToString(r.SequenceNumber), 10)
-				if cur := last[aws.ToString(r.ShardId)]; cur == nil || s.Cmp(cur) > 0 {
-					last[aws.ToString(r.ShardId)] = s
-				}
-			}
-			ps = ps[n:]
+	publish := func(ps []kdsgen.Pub) {
+		t.Helper()
+		if err := ks.Publish(ctx, ps); err != nil {
+			t.Fatal(err)
 		}
 	}
 
@@ -320,7 +194,9 @@ func TestEndToEnd(t *testing.T) {
 	<-doneA
 	waitFor(t, ctx, "B takes over A's shard", func() bool { return len(b.Held()) == 2 })
 	// Phase 3: split a shard in the middle of the stream; start C.
-	splitShard(t, ctx, kc, stream)
+	if _, err := ks.Split(ctx); err != nil {
+		t.Fatal(err)
+	}
 	c, stopC, doneC := newConsumer("C")
 	publish(pubs[2*q : 3*q])
 	time.Sleep(200 * time.Millisecond)
@@ -333,7 +209,7 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		for shard, seq := range last {
+		for shard, seq := range ks.Last() {
 			l := all[shard]
 			if l == nil {
 				return false
@@ -389,16 +265,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-func waitActive(t *testing.T, ctx context.Context, kc *kinesis.Client, stream string) {
-	t.Helper()
-	_, err := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	}).WaitForOutput(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, 20*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
@@ -408,24 +274,6 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// splitShard splits the first open shard at the middle of its hash range.
-func splitShard(t *testing.T, ctx context.Context, kc *kinesis.Client, stream string) {
-	t.Helper()
-	out, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := out.Shards[0]
-	lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
-	hi, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.EndingHashKey), 10)
-	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	if _, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(stream), ShardToSplit: s.ShardId,
-		NewStartingHashKey: aws.String(mid.String())}); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, ctx, kc, stream)
 }
 
 // checkLineage: every child shard was started only after all its parents

@@ -2,143 +2,30 @@ package kinesis
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"time"
 
 	"github.com/dualread/dualread/adapter/store"
+	"github.com/dualread/dualread/streamproc/lease"
 )
 
-// LeaseSpace is the store space of the lease table: one row per (stream,
-// shard) holding the owner, a counter bumped by every take and renewal, the
-// expiry, the shard's parents and its checkpoint. Checkpoints live in the
-// lease row (as in the KCL) so a checkpoint write is fenced by the same
-// transaction that checks ownership.
-const LeaseSpace = "streamproc_lease"
-
-// ShardEnd is the checkpoint of a shard read to its end.
-const ShardEnd = "SHARD_END"
+// The lease table is shared with the DynamoDB Streams consumer and lives in
+// streamproc/lease; these names keep the ones this package always had.
+const (
+	// LeaseSpace is the store space of the lease table.
+	LeaseSpace = lease.Space
+	// ShardEnd is the checkpoint of a shard read to its end.
+	ShardEnd = lease.ShardEnd
+)
 
 // Lease is one row of the lease table.
-type Lease struct {
-	Stream  string   `json:"stream"`
-	Shard   string   `json:"shard"`
-	Parents []string `json:"parents,omitempty"`
-	Owner   string   `json:"owner,omitempty"`
-	Counter uint64   `json:"counter"`
-	// Expiry is judged on the local clock of whoever looks; clocks only
-	// decide when a lease may be stolen. Safety never depends on them: a
-	// checkpoint is written only by the holder of the current counter, and
-	// records applied twice by an old and a new owner are duplicates that
-	// last-writer-wins absorbs.
-	Expiry time.Time `json:"expiry"`
-	// Checkpoint is the sequence number of the last record whose batch
-	// was fully applied, ShardEnd, or "" (nothing yet).
-	Checkpoint string `json:"checkpoint,omitempty"`
-}
+type Lease = lease.Lease
 
-func (l *Lease) expired(now time.Time) bool { return l.Owner == "" || now.After(l.Expiry) }
-
-// errLeaseLost means the lease is no longer ours (taken over, or our
-// counter is stale): the shard's worker must stop without checkpointing.
-var errLeaseLost = errors.New("kinesis: lease lost")
-
-// leases is the lease table of one stream.
+// leases addresses one stream's rows of the lease table (used by the
+// end-to-end test to read checkpoints).
 type leases struct {
 	st     store.Store
 	stream string
 }
 
-func (ls *leases) key(shard string) []byte { return []byte(ls.stream + "\x00" + shard) }
-
-func get(ctx context.Context, tx store.Txn, key []byte) (*Lease, error) {
-	raw, ok, err := tx.Get(ctx, LeaseSpace, key)
-	if err != nil || !ok {
-		return nil, err
-	}
-	l := new(Lease)
-	return l, json.Unmarshal(raw, l)
-}
-
-func put(tx store.Txn, key []byte, l *Lease) error {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return err
-	}
-	tx.Put(LeaseSpace, key, b)
-	return nil
-}
-
-// ensure creates a lease row for a shard that has none.
-func (ls *leases) ensure(ctx context.Context, shard string, parents []string) error {
-	k := ls.key(shard)
-	return ls.st.Update(ctx, func(ctx context.Context, tx store.Txn) error {
-		l, err := get(ctx, tx, k)
-		if err != nil || l != nil {
-			return err
-		}
-		return put(tx, k, &Lease{Stream: ls.stream, Shard: shard, Parents: parents})
-	})
-}
-
-// list returns the stream's leases by shard id.
 func (ls *leases) list(ctx context.Context) (map[string]*Lease, error) {
-	start := []byte(ls.stream + "\x00")
-	end := []byte(ls.stream + "\x01")
-	out := map[string]*Lease{}
-	for row, err := range ls.st.Scan(ctx, LeaseSpace, store.Range{Start: start, End: end}) {
-		if err != nil {
-			return nil, err
-		}
-		l := new(Lease)
-		if err := json.Unmarshal(row.Value, l); err != nil {
-			return nil, err
-		}
-		out[l.Shard] = l
-	}
-	return out, nil
-}
-
-// take makes owner the holder of shard's lease if it is free or expired (or
-// steal is set) and unchanged since seen (its counter), and returns the new
-// lease. The previous holder finds out at its next renewal or checkpoint.
-func (ls *leases) take(ctx context.Context, shard, owner string, seen uint64, now time.Time, d time.Duration, steal bool) (*Lease, error) {
-	k := ls.key(shard)
-	var out *Lease
-	err := ls.st.Update(ctx, func(ctx context.Context, tx store.Txn) error {
-		l, err := get(ctx, tx, k)
-		if err != nil {
-			return err
-		}
-		if l == nil || l.Counter != seen || (!steal && !l.expired(now)) || l.Checkpoint == ShardEnd {
-			return errLeaseLost
-		}
-		l.Owner, l.Counter, l.Expiry = owner, l.Counter+1, now.Add(d)
-		out = l
-		return put(tx, k, l)
-	})
-	return out, err
-}
-
-// update runs f on the lease if owner still holds it at counter; f may
-// change it, and the counter is bumped when renew is set.
-func (ls *leases) update(ctx context.Context, shard, owner string, counter uint64, renew bool, f func(*Lease)) (*Lease, error) {
-	k := ls.key(shard)
-	var out *Lease
-	err := ls.st.Update(ctx, func(ctx context.Context, tx store.Txn) error {
-		l, err := get(ctx, tx, k)
-		if err != nil {
-			return err
-		}
-		if l == nil || l.Owner != owner || l.Counter != counter {
-			return errLeaseLost
-		}
-		if renew {
-			l.Counter++
-		}
-		f(l)
-		out = l
-		return put(tx, k, l)
-	})
-	return out, err
+	return lease.NewTable(ls.st, ls.stream).List(ctx)
 }

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dualread/dualread/adapter/attr"
+	"github.com/dualread/dualread/internal/kdsgen"
 )
 
 var (
@@ -32,14 +34,14 @@ func TestStreamprocThroughput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	table := fmt.Sprintf("rep_bench_%d", time.Now().UnixNano())
-	e.createSource(t, ctx, table, hashSchema)
+	e.createSource(t, ctx, hashSchema, table)
 	a := openTarget(t, ctx)
 	st := newStream(t, ctx, e.kinesis, table, 2)
 
 	rnd := rand.New(rand.NewPCG(1, 2))
 	clock := time.Now().Add(-time.Hour).UnixMicro()
 	last := map[string]attr.Item{}
-	var recs []pub
+	var recs []kdsgen.Pub
 	for i := range *flagBenchRecords {
 		k := fmt.Sprintf("k%04d", rnd.IntN(1000))
 		key := attr.Item{"pk": attr.Str(k)}
@@ -50,17 +52,17 @@ func TestStreamprocThroughput(t *testing.T) {
 			event = "INSERT"
 		}
 		clock += 1000
-		recs = append(recs, pub{k, kdsRecord(table, event, key, item, last[k], clock, i%2 == 0)})
+		recs = append(recs, kdsgen.Pub{PartitionKey: k, Data: kdsgen.Record(table, event, key, item, last[k], clock, i%2 == 0)})
 		last[k] = item
 	}
-	pubs := disorder(recs, rnd)
-	st.publish(t, ctx, pubs)
+	pubs := kdsgen.Disorder(recs, rnd)
+	publish(t, ctx, st, pubs)
 
 	started := time.Now()
-	c := e.startEnv(t, "streamproc bench", []string{"GOMAXPROCS=1"}, "streamproc", "--stream", st.name,
+	c := e.startEnv(t, "streamproc bench", []string{"GOMAXPROCS=1"}, "streamproc", "--stream", st.Name,
 		"--backend", "bigtable", "--bigtable-project", btProject, "--bigtable-instance", btInstance,
 		"--source-endpoint", e.kinesis, "--lease", leaseDuration.String(), "--owner", "bench", "--log-level", "warn")
-	waitFor(t, ctx, time.Minute, "bench takes a lease", func() bool { return len(held(t, ctx, a, st.name, "bench")) > 0 })
+	waitFor(t, ctx, time.Minute, "bench takes a lease", func() bool { return len(held(t, ctx, a, st.Name, "bench")) > 0 })
 	reading := time.Now()
 	waitCaughtUp(t, ctx, a, st, 20*time.Minute)
 	wall := time.Since(reading)
@@ -73,17 +75,24 @@ func TestStreamprocThroughput(t *testing.T) {
 		len(pubs), len(last), wall.Round(time.Millisecond), time.Since(started).Round(time.Millisecond),
 		float64(len(pubs))/wall.Seconds(), cpu.Round(time.Millisecond), float64(len(pubs))/cpu.Seconds(), mib(c.maxRSS()))
 
-	got := scanAll(t, func(op, body string) ddbResp {
+	got := map[string]string{}
+	var mu sync.Mutex
+	if err := scanSegments(ctx, func(op, body string) (ddbResp, error) {
 		out, err := a.Executor.Do(ctx, op, []byte(body))
 		if err != nil {
-			t.Fatal(err)
+			return ddbResp{}, err
 		}
 		var r ddbResp
-		if err := json.Unmarshal(out, &r); err != nil {
-			t.Fatal(err)
+		return r, json.Unmarshal(out, &r)
+	}, table, scanShape{segments: 4, workers: 4}, func(items []attr.Item) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, it := range items {
+			got[itemKey(it, []string{"pk"})] = string(it.AppendJSON(nil))
 		}
-		return r
-	}, table, "pk")
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != len(last) {
 		t.Fatalf("target holds %d items, want %d", len(got), len(last))
 	}

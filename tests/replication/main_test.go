@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +16,10 @@ import (
 )
 
 var (
-	flagWrites = flag.Int("replication.writes", 5000, "random writes the streamproc SIGKILL test makes to DynamoDB Local (the issue asks for 50000)")
+	flagWrites = flag.Int("replication.writes", 50000, "random writes the streamproc SIGKILL test makes to DynamoDB Local (the issue asks for at least 50000)")
 	flagKeys   = flag.Int("replication.keys", 100, "size of the key space the writes go to")
 	flagSmall  = flag.Int("replication.small", 5000, "items of the smaller backfill table")
-	flagLarge  = flag.Int("replication.large", 20000, "items of the larger backfill table, killed and resumed (the issue asks for 200000)")
+	flagLarge  = flag.Int("replication.large", 200000, "items of the larger backfill table, killed and resumed (the issue asks for at least 200000)")
 )
 
 // Bigtable coordinates every process uses on the shared emulator.
@@ -27,15 +28,20 @@ const (
 	btInstance = "i"
 )
 
+// influxDB is the InfluxDB database the streamproc children write their
+// metrics to (bucket influxDB/autogen).
+const influxDB = "replication"
+
 // env is what every test of the package shares: one binary, one DynamoDB
-// Local, one kinesalite and one Bigtable emulator (tables and streams are
-// named per test). Starting them once keeps the package within its time
-// budget on two cores.
+// Local, one kinesalite, one Bigtable emulator and one InfluxDB (tables and
+// streams are named per test). Starting them once keeps the package within
+// its time budget on two cores.
 type env struct {
 	bin      string // dualread binary
 	ddb      string // DynamoDB Local endpoint
 	kinesis  string // kinesalite endpoint
 	bigtable string // host:port of the Bigtable emulator
+	influx   string // InfluxDB 1.8 base URL, holding the database influxDB
 }
 
 // shared is set once by TestMain before any test runs and only read after.
@@ -89,7 +95,8 @@ func setup() (*env, func(), error) {
 		return nil, stop, err
 	}
 	e := &env{bin: filepath.Join(dir, "dualread"), ddb: os.Getenv(testenv.EnvDynamoDBEndpoint),
-		kinesis: os.Getenv(testenv.EnvKinesisEndpoint), bigtable: os.Getenv(testenv.EnvBigtableEmulatorHost)}
+		kinesis: os.Getenv(testenv.EnvKinesisEndpoint), bigtable: os.Getenv(testenv.EnvBigtableEmulatorHost),
+		influx: strings.TrimRight(os.Getenv(testenv.EnvInfluxDBURL), "/")}
 	var g group
 	g.Go(func() error {
 		build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/dualread")
@@ -132,6 +139,19 @@ func setup() (*env, func(), error) {
 			return nil
 		})
 	}
+	if e.influx == "" {
+		g.Go(func() error {
+			s, err := testenv.LaunchInfluxDB(ctx, influxDB)
+			if err != nil {
+				return err
+			}
+			onStop(s.Stop)
+			e.influx = s.Addr
+			return nil
+		})
+	} else {
+		g.Go(func() error { return testenv.CreateInfluxDatabases(ctx, e.influx, influxDB) })
+	}
 	if err := g.Wait(); err != nil {
 		return nil, stop, err
 	}
@@ -144,7 +164,7 @@ func setup() (*env, func(), error) {
 func sharedEnv(t *testing.T) *env {
 	t.Helper()
 	if testing.Short() || shared == nil {
-		t.Skip("needs the dualread binary, DynamoDB Local, kinesalite and the Bigtable emulator")
+		t.Skip("needs the dualread binary, DynamoDB Local, kinesalite, the Bigtable emulator and InfluxDB")
 	}
 	return shared
 }

@@ -1,0 +1,349 @@
+package processtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dualread/dualread/adapter"
+	"github.com/dualread/dualread/adapter/attr"
+	"github.com/dualread/dualread/internal/testenv"
+)
+
+// env is what the tests share: the binary and the stand-ins.
+type env struct {
+	bin      string
+	ddb      string // DynamoDB Local URL
+	kinesis  string // kinesalite URL
+	bigtable string // Bigtable emulator host:port
+}
+
+// shared is set by TestMain before any test runs and only read after.
+var shared *env
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	e, stop, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "processtest: setup:", err)
+		stop()
+		os.Exit(1)
+	}
+	shared = e
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// setup builds the binary and starts the stand-ins concurrently (each
+// takes seconds); stop undoes whatever was started.
+func setup() (*env, func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	var stops []func()
+	onStop := func(f func()) { mu.Lock(); stops = append(stops, f); mu.Unlock() }
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	dir, err := os.MkdirTemp("", "processtest-bin-*")
+	if err != nil {
+		return nil, stop, err
+	}
+	onStop(func() { os.RemoveAll(dir) })
+	wd, _ := os.Getwd()
+	root, err := testenv.RepoRoot(wd)
+	if err != nil {
+		return nil, stop, err
+	}
+	e := &env{bin: filepath.Join(dir, "dualread")}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	run := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	run(func() error {
+		b := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/dualread")
+		b.Dir = root
+		if out, err := b.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+		return nil
+	})
+	run(func() error {
+		p, err := testenv.LaunchDynamoDBLocal(ctx)
+		if err != nil {
+			return err
+		}
+		onStop(p.Stop)
+		e.ddb = p.Endpoint
+		return nil
+	})
+	run(func() error {
+		s, err := testenv.LaunchKinesalite(ctx)
+		if err != nil {
+			return err
+		}
+		onStop(s.Stop)
+		e.kinesis = s.Addr
+		return nil
+	})
+	run(func() error {
+		s, err := testenv.LaunchBigtableEmulator(ctx)
+		if err != nil {
+			return err
+		}
+		onStop(s.Stop)
+		e.bigtable = s.Addr
+		return nil
+	})
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, stop, err
+	}
+	// The in-process adapter that reads the target finds the emulator as
+	// the children do.
+	os.Setenv("BIGTABLE_EMULATOR_HOST", e.bigtable)
+	return e, stop, nil
+}
+
+func sharedEnv(t *testing.T) *env {
+	t.Helper()
+	if testing.Short() || shared == nil {
+		t.Skip("needs the dualread binary, DynamoDB Local, kinesalite and the Bigtable emulator")
+	}
+	return shared
+}
+
+// child is one run of the dualread binary.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error // Wait's result, set before done closes
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs `dualread ARGS...` with the emulator and test credentials in
+// its environment; it dies with the test binary and is SIGKILLed at
+// cleanup if still running; its output is logged when the test failed.
+func (e *env) start(t *testing.T, name string, args ...string) *child {
+	t.Helper()
+	c := &child{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	c.cmd = exec.Command(e.bin, args...)
+	none := filepath.Join(t.TempDir(), "none")
+	c.cmd.Env = append(os.Environ(), "BIGTABLE_EMULATOR_HOST="+e.bigtable,
+		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none)
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		c.kill()
+		if t.Failed() {
+			out := c.out.String()
+			t.Logf("--- %s output (tail) ---\n%s", name, out[max(0, len(out)-4000):])
+		}
+	})
+	return c
+}
+
+// kill SIGKILLs the child (no release, no flush) and waits for it.
+func (c *child) kill() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
+// stop sends sig and waits up to d for the child to exit; its exit error.
+func (c *child) stop(t *testing.T, sig syscall.Signal, d time.Duration) error {
+	t.Helper()
+	_ = c.cmd.Process.Signal(sig)
+	select {
+	case <-c.done:
+		return c.err
+	case <-time.After(d):
+		c.kill()
+		return fmt.Errorf("%s did not exit within %v of %v", c.name, d, sig)
+	}
+}
+
+// waitOutput waits until the child printed a line containing s and
+// returns that line.
+func (c *child) waitOutput(t *testing.T, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(c.out.String(), "\n") {
+			if strings.Contains(line, s) {
+				return line
+			}
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("%s exited (%v) before printing %q:\n%s", c.name, c.err, s, c.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s did not print %q", c.name, s)
+	return ""
+}
+
+// target opens the Bigtable instance the children write to.
+func (e *env) target(t *testing.T, ctx context.Context, instance string) *adapter.Adapter {
+	t.Helper()
+	a, err := adapter.Open(ctx, adapter.Config{Backend: adapter.BackendBigtable, BigtableProject: "p", BigtableInstance: instance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// targetArgs are the flags that point a child at the instance.
+func targetArgs(instance string) []string {
+	return []string{"--backend", "bigtable", "--bigtable-project", "p", "--bigtable-instance", instance, "--log-format", "text"}
+}
+
+const schema = `"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"`
+
+// createTables creates the tables on DynamoDB Local (with streams when
+// asked) and in the target.
+func (e *env) createTables(t *testing.T, ctx context.Context, a *adapter.Adapter, stream bool, tables ...string) {
+	t.Helper()
+	ddb := testenv.NewRawClient(e.ddb)
+	spec := ""
+	if stream {
+		spec = `,"StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_AND_OLD_IMAGES"}`
+	}
+	for _, tb := range tables {
+		if r, err := ddb.Do(ctx, "CreateTable", []byte(fmt.Sprintf(`{"TableName":%q,%s%s}`, tb, schema, spec))); err != nil || r.Status != 200 {
+			t.Fatalf("CreateTable %s: %v %s", tb, err, r.Body)
+		}
+		t.Cleanup(func() { ddb.Do(context.Background(), "DeleteTable", []byte(fmt.Sprintf(`{"TableName":%q}`, tb))) })
+		if _, err := a.Executor.Do(ctx, "CreateTable", []byte(fmt.Sprintf(`{"TableName":%q,%s}`, tb, schema))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// differences compares the tables in the target with DynamoDB Local.
+func (e *env) differences(t *testing.T, ctx context.Context, a *adapter.Adapter, tables ...string) string {
+	t.Helper()
+	ddb := testenv.NewRawClient(e.ddb)
+	var out []string
+	for _, tb := range tables {
+		want := scan(t, func(body string) ([]byte, error) {
+			r, err := ddb.Do(ctx, "Scan", []byte(body))
+			if err == nil && r.Status != 200 {
+				err = fmt.Errorf("%d %s", r.Status, r.Body)
+			}
+			return r.Body, err
+		}, tb)
+		got := scan(t, func(body string) ([]byte, error) { return a.Executor.Do(ctx, "Scan", []byte(body)) }, tb)
+		var bad []string
+		for k, w := range want {
+			if got[k] != w {
+				bad = append(bad, fmt.Sprintf("%s: target %q, DynamoDB Local %q", k, got[k], w))
+			}
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok {
+				bad = append(bad, fmt.Sprintf("%s resurrected or invented: %s", k, g))
+			}
+		}
+		if len(bad) > 0 {
+			out = append(out, fmt.Sprintf("%s: %d of %d differ: %s", tb, len(bad), len(want), strings.Join(bad[:min(3, len(bad))], "; ")))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func (e *env) waitConverged(t *testing.T, ctx context.Context, a *adapter.Adapter, what string, tables ...string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		d := e.differences(t, ctx, a, tables...)
+		if d == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: target never equalled DynamoDB Local:\n%s", what, d)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func scan(t *testing.T, do func(body string) ([]byte, error), table string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	esk := ""
+	for {
+		raw, err := do(fmt.Sprintf(`{"TableName":%q,"ConsistentRead":true%s}`, table, esk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Items            []attr.Item
+			LastEvaluatedKey attr.Item
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			out[it["pk"].S] = string(it.AppendJSON(nil))
+		}
+		if page.LastEvaluatedKey == nil {
+			return out
+		}
+		esk = `,"ExclusiveStartKey":` + string(page.LastEvaluatedKey.AppendJSON(nil))
+	}
+}
