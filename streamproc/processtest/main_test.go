@@ -1,7 +1,6 @@
 package processtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -68,11 +67,6 @@ func setup() (*env, func(), error) {
 		return nil, stop, err
 	}
 	onStop(func() { os.RemoveAll(dir) })
-	wd, _ := os.Getwd()
-	root, err := testenv.RepoRoot(wd)
-	if err != nil {
-		return nil, stop, err
-	}
 	e := &env{bin: filepath.Join(dir, "dualread")}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -86,12 +80,8 @@ func setup() (*env, func(), error) {
 		}()
 	}
 	run(func() error {
-		b := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/dualread")
-		b.Dir = root
-		if out, err := b.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
-		}
-		return nil
+		_, err := testenv.BuildDualread(ctx, filepath.Dir(e.bin))
+		return err
 	})
 	run(func() error {
 		p, err := testenv.LaunchDynamoDBLocal(ctx)
@@ -143,26 +133,9 @@ func sharedEnv(t *testing.T) *env {
 type child struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.LockedBuffer
 	done chan struct{}
 	err  error // Wait's result, set before done closes
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs `dualread ARGS...` with the emulator and test credentials in
@@ -170,12 +143,9 @@ func (s *syncBuffer) String() string {
 // cleanup if still running; its output is logged when the test failed.
 func (e *env) start(t *testing.T, name string, args ...string) *child {
 	t.Helper()
-	c := &child{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	c := &child{name: name, out: &testenv.LockedBuffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(e.bin, args...)
-	none := filepath.Join(t.TempDir(), "none")
-	c.cmd.Env = append(os.Environ(), "BIGTABLE_EMULATOR_HOST="+e.bigtable,
-		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none)
+	c.cmd.Env = testenv.ChildEnv(filepath.Join(t.TempDir(), "none"), "BIGTABLE_EMULATOR_HOST="+e.bigtable)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {

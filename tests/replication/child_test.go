@@ -1,14 +1,12 @@
 package replication
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,27 +19,10 @@ import (
 type child struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testenv.LockedBuffer
 	done chan struct{}
 	err  error // Wait's result, set before done closes
 	hwm  atomic.Int64
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // start runs `dualread ARGS...` with the emulator and test credentials in
@@ -55,17 +36,9 @@ func (e *env) start(t *testing.T, name string, args ...string) *child {
 // startEnv is start with extra environment variables (e.g. GOMAXPROCS).
 func (e *env) startEnv(t *testing.T, name string, extra []string, args ...string) *child {
 	t.Helper()
-	c := &child{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
+	c := &child{name: name, out: &testenv.LockedBuffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(e.bin, args...)
-	c.cmd.Env = append(os.Environ(),
-		"BIGTABLE_EMULATOR_HOST="+e.bigtable,
-		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"),
-	)
-	c.cmd.Env = append(c.cmd.Env, extra...)
+	c.cmd.Env = testenv.ChildEnv(filepath.Join(t.TempDir(), "none"), append([]string{"BIGTABLE_EMULATOR_HOST=" + e.bigtable}, extra...)...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {

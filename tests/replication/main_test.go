@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -89,22 +88,13 @@ func setup() (*env, func(), error) {
 		return nil, stop, err
 	}
 	onStop(func() { os.RemoveAll(dir) })
-	wd, _ := os.Getwd()
-	root, err := testenv.RepoRoot(wd)
-	if err != nil {
-		return nil, stop, err
-	}
 	e := &env{bin: filepath.Join(dir, "dualread"), ddb: os.Getenv(testenv.EnvDynamoDBEndpoint),
 		kinesis: os.Getenv(testenv.EnvKinesisEndpoint), bigtable: os.Getenv(testenv.EnvBigtableEmulatorHost),
 		influx: strings.TrimRight(os.Getenv(testenv.EnvInfluxDBURL), "/")}
 	var g group
 	g.Go(func() error {
-		build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/dualread")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
-		}
-		return nil
+		_, err := testenv.BuildDualread(ctx, filepath.Dir(e.bin))
+		return err
 	})
 	if e.ddb == "" {
 		g.Go(func() error {

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,7 +46,7 @@ type Stack struct {
 	root string // the repository
 
 	cmd     *exec.Cmd
-	out     *lockedBuffer
+	out     *testenv.LockedBuffer
 	done    chan struct{}
 	err     error // make's exit, valid once done is closed
 	stopped bool
@@ -73,7 +71,7 @@ func startStack(t *testing.T, opts Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Stack{RunDir: t.TempDir(), root: root, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &Stack{RunDir: t.TempDir(), root: root, out: &testenv.LockedBuffer{}, done: make(chan struct{})}
 	// --exit-with-parent: a test binary killed by -timeout takes make down
 	// (Pdeathsig below) and make's death then stops the stack.
 	args := append([]string{"--run-dir", s.RunDir, "--exit-with-parent"}, freePortArgs(t)...)
@@ -269,21 +267,4 @@ func (s *Stack) sums(ctx context.Context, measurement, field, where, tag string)
 		}
 	}
 	return out, nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,11 +1,8 @@
 package verify_test
 
 import (
-	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,27 +13,10 @@ import (
 // child is one run of `dualread verify`.
 type child struct {
 	cmd    *exec.Cmd
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *testenv.LockedBuffer
+	stderr *testenv.LockedBuffer
 	done   chan struct{}
 	err    error // Wait's result, set before done closes
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // verifyCmd starts `dualread verify ARGS...` against source and target
@@ -44,17 +24,10 @@ func (l *lockedBuffer) String() string {
 // and is SIGKILLed at cleanup if still running.
 func (e *env) verifyCmd(t *testing.T, target string, args ...string) *child {
 	t.Helper()
-	c := &child{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	c := &child{stdout: &testenv.LockedBuffer{}, stderr: &testenv.LockedBuffer{}, done: make(chan struct{})}
 	args = append([]string{"verify", "--source", e.ddb, "--target", target, "--log-format", "text"}, args...)
 	c.cmd = exec.Command(e.bin, args...)
-	none := filepath.Join(t.TempDir(), "none")
-	c.cmd.Env = append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE="+none,
-		"AWS_SHARED_CREDENTIALS_FILE="+none,
-	)
+	c.cmd.Env = testenv.ChildEnv(filepath.Join(t.TempDir(), "none"))
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {

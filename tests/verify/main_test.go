@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -76,11 +75,6 @@ func setup() (*env, func(), error) {
 		return nil, stop, err
 	}
 	onStop(func() { os.RemoveAll(dir) })
-	wd, _ := os.Getwd()
-	root, err := testenv.RepoRoot(wd)
-	if err != nil {
-		return nil, stop, err
-	}
 	e := &env{bin: filepath.Join(dir, "dualread"), ddb: os.Getenv(testenv.EnvDynamoDBEndpoint)}
 	errs := make(chan error, 3)
 	var wg sync.WaitGroup
@@ -89,12 +83,8 @@ func setup() (*env, func(), error) {
 		go func() { defer wg.Done(); errs <- f() }()
 	}
 	run(func() error {
-		build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/dualread")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
-		}
-		return nil
+		_, err := testenv.BuildDualread(ctx, filepath.Dir(e.bin))
+		return err
 	})
 	if e.ddb == "" {
 		run(func() error {
