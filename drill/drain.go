@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dualread/dualread/audit/diff"
+	"github.com/dualread/dualread/internal/influxql"
 )
 
 // drain checks replication has caught up: the canary's own delay and the
@@ -29,7 +30,7 @@ func (d *run) drain(ctx context.Context, tr *TableReport, since time.Time) (stri
 		window = time.Now().Add(-5 * time.Minute)
 	}
 	q := fmt.Sprintf(`SELECT max("lag_max_ms") FROM "dualread_replication" WHERE "table" = %s AND time >= %dms`,
-		quoteTag(tr.Name), window.UnixMilli())
+		influxql.String(tr.Name), window.UnixMilli())
 	wait := d.cfg.Influx.LagWait
 	if wait <= 0 {
 		wait = 30 * time.Second

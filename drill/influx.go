@@ -2,15 +2,14 @@ package drill
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+
+	"github.com/dualread/dualread/internal/influxql"
 )
 
 // MeasurementDrill is the drill's InfluxDB measurement: one point per table
@@ -45,59 +44,9 @@ func (i *Influx) ping(ctx context.Context, hc *http.Client) error {
 	return nil
 }
 
-// series is one InfluxQL result series.
-type series struct {
-	Tags   map[string]string `json:"tags"`
-	Values [][]any           `json:"values"`
-}
-
 // query runs one InfluxQL statement and returns its series.
-func (i *Influx) query(ctx context.Context, hc *http.Client, q string) ([]series, error) {
-	u := strings.TrimRight(i.URL, "/") + "/query?" + url.Values{"db": {i.Database}, "q": {q}, "epoch": {"ms"}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	if i.Token != "" {
-		if user, pass, ok := strings.Cut(i.Token, ":"); ok {
-			req.SetBasicAuth(user, pass)
-		}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Results []struct {
-			Series []series `json:"series"`
-			Error  string   `json:"error"`
-		} `json:"results"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("InfluxDB: HTTP %d: %.200s", resp.StatusCode, body)
-	}
-	if out.Error != "" {
-		return nil, fmt.Errorf("InfluxDB: %s", out.Error)
-	}
-	var all []series
-	for _, r := range out.Results {
-		if r.Error != "" {
-			return nil, fmt.Errorf("InfluxDB: %s", r.Error)
-		}
-		all = append(all, r.Series...)
-	}
-	return all, nil
-}
-
-// quoteTag quotes s as an InfluxQL string literal.
-func quoteTag(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+func (i *Influx) query(ctx context.Context, hc *http.Client, q string) ([]influxql.Series, error) {
+	return influxql.Client{URL: i.URL, Database: i.Database, Token: i.Token, HTTP: hc}.Query(ctx, q)
 }
 
 func number(v any) float64 {

@@ -2,14 +2,12 @@ package dashboards
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/dualread/dualread/internal/influxql"
 )
 
 // Influx is the InfluxDB 1.8 the dashboards' datasource points at.
@@ -20,52 +18,12 @@ type Influx struct {
 }
 
 // Series is one series of an InfluxQL answer.
-type Series struct {
-	Name    string            `json:"name"`
-	Tags    map[string]string `json:"tags"`
-	Columns []string          `json:"columns"`
-	Values  [][]any           `json:"values"`
-}
+type Series = influxql.Series
 
 // Query runs one InfluxQL statement (GET /query, as Grafana does for
 // reads) and returns its series.
 func (c Influx) Query(ctx context.Context, q string) ([]Series, error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	u := strings.TrimRight(c.URL, "/") + "/query?" + url.Values{"db": {c.Database}, "q": {q}, "epoch": {"ms"}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Results []struct {
-			Series []Series `json:"series"`
-			Error  string   `json:"error"`
-		} `json:"results"`
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || resp.StatusCode != http.StatusOK || out.Error != "" {
-		return nil, fmt.Errorf("InfluxDB /query: HTTP %d: %.300s", resp.StatusCode, body)
-	}
-	var all []Series
-	for _, r := range out.Results {
-		if r.Error != "" {
-			return nil, fmt.Errorf("InfluxDB: %s", r.Error)
-		}
-		all = append(all, r.Series...)
-	}
-	return all, nil
+	return influxql.Client{URL: c.URL, Database: c.Database, HTTP: c.HTTP}.Query(ctx, q)
 }
 
 // Result is what one dashboard query returned.

@@ -3,13 +3,11 @@ package processtest
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,94 +29,12 @@ type env struct {
 var shared *env
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	e, stop, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "processtest: setup:", err)
-		stop()
-		os.Exit(1)
-	}
-	shared = e
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
-
-// setup builds the binary and starts the stand-ins concurrently (each
-// takes seconds); stop undoes whatever was started.
-func setup() (*env, func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var mu sync.Mutex
-	var stops []func()
-	onStop := func(f func()) { mu.Lock(); stops = append(stops, f); mu.Unlock() }
-	stop := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	dir, err := os.MkdirTemp("", "processtest-bin-*")
-	if err != nil {
-		return nil, stop, err
-	}
-	onStop(func() { os.RemoveAll(dir) })
-	e := &env{bin: filepath.Join(dir, "dualread")}
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	run := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	run(func() error {
-		_, err := testenv.BuildDualread(ctx, filepath.Dir(e.bin))
-		return err
+	testenv.RunShared(m, "processtest", testenv.Needs{Binary: true, DynamoDB: true, Kinesis: true, Bigtable: true}, 5*time.Minute, func(s *testenv.Shared) {
+		shared = &env{bin: s.Bin, ddb: s.DynamoDB, kinesis: s.Kinesis, bigtable: s.Bigtable}
+		// The in-process adapter that reads the target finds the emulator
+		// as the children do.
+		os.Setenv("BIGTABLE_EMULATOR_HOST", s.Bigtable)
 	})
-	run(func() error {
-		p, err := testenv.LaunchDynamoDBLocal(ctx)
-		if err != nil {
-			return err
-		}
-		onStop(p.Stop)
-		e.ddb = p.Endpoint
-		return nil
-	})
-	run(func() error {
-		s, err := testenv.LaunchKinesalite(ctx)
-		if err != nil {
-			return err
-		}
-		onStop(s.Stop)
-		e.kinesis = s.Addr
-		return nil
-	})
-	run(func() error {
-		s, err := testenv.LaunchBigtableEmulator(ctx)
-		if err != nil {
-			return err
-		}
-		onStop(s.Stop)
-		e.bigtable = s.Addr
-		return nil
-	})
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, stop, err
-	}
-	// The in-process adapter that reads the target finds the emulator as
-	// the children do.
-	os.Setenv("BIGTABLE_EMULATOR_HOST", e.bigtable)
-	return e, stop, nil
 }
 
 func sharedEnv(t *testing.T) *env {

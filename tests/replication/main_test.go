@@ -1,13 +1,8 @@
 package replication
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,108 +42,12 @@ type env struct {
 var shared *env
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	e, stop, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "replication: setup:", err)
-		stop()
-		os.Exit(1)
-	}
-	shared = e
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
-
-// setup builds the binary and starts the stand-ins (or uses the ones the
-// DUALREAD_* variables name), all at once: they are independent and each
-// takes seconds. stop undoes whatever was started.
-func setup() (*env, func(), error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var mu sync.Mutex
-	var stops []func()
-	stop := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	onStop := func(f func()) {
-		mu.Lock()
-		stops = append(stops, f)
-		mu.Unlock()
-	}
-	dir, err := os.MkdirTemp("", "replication-bin-*")
-	if err != nil {
-		return nil, stop, err
-	}
-	onStop(func() { os.RemoveAll(dir) })
-	e := &env{bin: filepath.Join(dir, "dualread"), ddb: os.Getenv(testenv.EnvDynamoDBEndpoint),
-		kinesis: os.Getenv(testenv.EnvKinesisEndpoint), bigtable: os.Getenv(testenv.EnvBigtableEmulatorHost),
-		influx: strings.TrimRight(os.Getenv(testenv.EnvInfluxDBURL), "/")}
-	var g group
-	g.Go(func() error {
-		_, err := testenv.BuildDualread(ctx, filepath.Dir(e.bin))
-		return err
+	testenv.RunShared(m, "tests/replication", testenv.Needs{Binary: true, DynamoDB: true, Kinesis: true, Bigtable: true, InfluxDB: []string{influxDB}}, 5*time.Minute, func(s *testenv.Shared) {
+		shared = &env{bin: s.Bin, ddb: s.DynamoDB, kinesis: s.Kinesis, bigtable: s.Bigtable, influx: s.InfluxDB}
+		// The in-process adapter that reads the target back finds the
+		// emulator the same way the children do.
+		os.Setenv("BIGTABLE_EMULATOR_HOST", s.Bigtable)
 	})
-	if e.ddb == "" {
-		g.Go(func() error {
-			p, err := testenv.LaunchDynamoDBLocal(ctx)
-			if err != nil {
-				return err
-			}
-			onStop(p.Stop)
-			e.ddb = p.Endpoint
-			return nil
-		})
-	}
-	if e.kinesis == "" {
-		g.Go(func() error {
-			s, err := testenv.LaunchKinesalite(ctx)
-			if err != nil {
-				return err
-			}
-			onStop(s.Stop)
-			e.kinesis = s.Addr
-			return nil
-		})
-	}
-	if e.bigtable == "" {
-		g.Go(func() error {
-			s, err := testenv.LaunchBigtableEmulator(ctx)
-			if err != nil {
-				return err
-			}
-			onStop(s.Stop)
-			e.bigtable = s.Addr
-			return nil
-		})
-	}
-	if e.influx == "" {
-		g.Go(func() error {
-			s, err := testenv.LaunchInfluxDB(ctx, influxDB)
-			if err != nil {
-				return err
-			}
-			onStop(s.Stop)
-			e.influx = s.Addr
-			return nil
-		})
-	} else {
-		g.Go(func() error { return testenv.CreateInfluxDatabases(ctx, e.influx, influxDB) })
-	}
-	if err := g.Wait(); err != nil {
-		return nil, stop, err
-	}
-	// The in-process adapter that reads the target back finds the emulator
-	// the same way the children do.
-	os.Setenv("BIGTABLE_EMULATOR_HOST", e.bigtable)
-	return e, stop, nil
 }
 
 func sharedEnv(t *testing.T) *env {
@@ -161,23 +60,3 @@ func sharedEnv(t *testing.T) *env {
 
 // group runs functions concurrently and keeps the first error (errgroup's
 // job, without making golang.org/x/sync a direct dependency for a test).
-type group struct {
-	wg   sync.WaitGroup
-	once sync.Once
-	err  error
-}
-
-func (g *group) Go(f func() error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := f(); err != nil {
-			g.once.Do(func() { g.err = err })
-		}
-	}()
-}
-
-func (g *group) Wait() error {
-	g.wg.Wait()
-	return g.err
-}
