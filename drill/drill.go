@@ -212,9 +212,10 @@ func (d *run) table(ctx context.Context, name string, healthy bool) {
 	mutate("switch", fmt.Sprintf("PUT /modes/%s %s on %s", name, jsonString(d.cfg.Switch), strings.Join(d.admins, ", ")), func() (string, error) {
 		var err error
 		prev, err = d.switchMode(ctx, name)
-		if prev != nil {
-			tr.Switched = true
+		if prev == nil { // the modes could not be read: nothing was changed
+			return "", err
 		}
+		tr.Switched = true
 		return fmt.Sprintf("mode %s on %d adapter(s) (was %s)", jsonString(d.cfg.Switch), len(d.admins), prev[0]), err
 	})
 	mutate("smoke", fmt.Sprintf("send %d reads through the switched adapter and compare them with DynamoDB", d.cfg.SmokeReads), func() (string, error) {

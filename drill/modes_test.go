@@ -68,3 +68,15 @@ func TestSwitchEveryReplica(t *testing.T) {
 		t.Fatalf("replica 0 switched despite the disagreement: %+v", m)
 	}
 }
+
+// TestSwitchUnreadableModes: an admin API that cannot show the modes fails
+// the switch step cleanly, changes nothing and leaves nothing to roll back.
+func TestSwitchUnreadableModes(t *testing.T) {
+	srv := httptest.NewServer(admin.Handler(nil, nil)) // no modes configured: GET /modes is 404
+	t.Cleanup(srv.Close)
+	d := &run{cfg: Config{AdminURLs: []string{srv.URL}, Switch: DefaultSwitch, HTTP: &http.Client{}}, rep: &Report{}, admins: []string{srv.URL}}
+	prev, err := d.switchMode(context.Background(), "orders")
+	if err == nil || prev != nil {
+		t.Fatalf("switch = %v, %v; want an error and no state", prev, err)
+	}
+}
