@@ -230,11 +230,23 @@ func (p *Process) exitError() error {
 }
 
 // signalGroup signals the whole process group; ESRCH (nothing left) is fine.
+//
+// Once the leader has exited and been reaped, its PID, and so the group's
+// id, is free for the kernel to hand out again (pid_max is 32768 on these
+// machines, and a test run forks thousands of processes): signalling -pid
+// then could kill another test's stand-in. Members the leader left behind
+// keep the group alive, and the kernel does not reuse an id that is still
+// a live group's, so the group is signalled only while no process has the
+// leader's PID: with the leader gone, one that has it is a newcomer.
 func (p *Process) signalGroup(sig syscall.Signal) {
 	if p.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	pid := p.cmd.Process.Pid
+	if p.Exited() && syscall.Kill(pid, 0) == nil {
+		return // the PID belongs to someone else now
+	}
+	_ = syscall.Kill(-pid, sig)
 }
 
 func (p *Process) await(d time.Duration) bool {
