@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/dualread/dualread/adapter/attr"
 	"github.com/dualread/dualread/adapter/dynamo"
 	"github.com/dualread/dualread/adapter/store/btstore"
 	"github.com/dualread/dualread/internal/kdsgen"
@@ -26,52 +25,6 @@ import (
 )
 
 const schema = `"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"`
-
-// scan reads a whole table through do as canonical JSON by pk.
-func scan(t *testing.T, do func(body string) ([]byte, error), table string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	esk := ""
-	for {
-		raw, err := do(fmt.Sprintf(`{"TableName":%q,"ConsistentRead":true%s}`, table, esk))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Items            []attr.Item
-			LastEvaluatedKey attr.Item
-		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range page.Items {
-			out[it["pk"].S] = string(it.AppendJSON(nil))
-		}
-		if page.LastEvaluatedKey == nil {
-			return out
-		}
-		esk = `,"ExclusiveStartKey":` + string(page.LastEvaluatedKey.AppendJSON(nil))
-	}
-}
-
-func differ(want, got map[string]string) string {
-	var bad []string
-	for k, w := range want {
-		if got[k] != w {
-			bad = append(bad, fmt.Sprintf("%s: target %q, DynamoDB Local %q", k, got[k], w))
-		}
-	}
-	for k, g := range got {
-		if _, ok := want[k]; !ok {
-			bad = append(bad, fmt.Sprintf("%s resurrected or invented: %s", k, g))
-		}
-	}
-	sort.Strings(bad)
-	if len(bad) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d of %d differ: %s", len(bad), len(want), strings.Join(bad[:min(3, len(bad))], "; "))
-}
 
 // TestBridge: DynamoDB Local → bridge → kinesalite → the Kinesis consumer
 // → target, exact. One table has a stream before the bridge starts, one
@@ -173,15 +126,9 @@ func TestBridge(t *testing.T) {
 		for {
 			var d []string
 			for _, tb := range tables {
-				want := scan(t, func(body string) ([]byte, error) {
-					r, err := ddb.Do(ctx, "Scan", []byte(body))
-					if err == nil && r.Status != 200 {
-						err = fmt.Errorf("%d %s", r.Status, r.Body)
-					}
-					return r.Body, err
-				}, tb)
-				got := scan(t, func(body string) ([]byte, error) { return ex.Do(ctx, "Scan", []byte(body)) }, tb)
-				if s := differ(want, got); s != "" {
+				want := testenv.ScanByPK(t, ddb.ScanVia(ctx), tb)
+				got := testenv.ScanByPK(t, func(body string) ([]byte, error) { return ex.Do(ctx, "Scan", []byte(body)) }, tb)
+				if s := testenv.DiffByPK(want, got); s != "" {
 					d = append(d, tb+": "+s)
 				}
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
-	"github.com/dualread/dualread/adapter/attr"
 	"github.com/dualread/dualread/internal/kdsgen"
 	"github.com/dualread/dualread/internal/testenv"
 	"github.com/dualread/dualread/streamproc/ddbstreams"
@@ -71,57 +70,10 @@ func streamsRecords(t *testing.T, ctx context.Context, table string) []json.RawM
 func compare(t *testing.T, ctx context.Context, e *endpoint, table string) int {
 	t.Helper()
 	ddb := testenv.NewRawClient(ddbLocal)
-	scan := func(do func(body string) ([]byte, error)) map[string]string {
-		out := map[string]string{}
-		esk := ""
-		for {
-			raw, err := do(fmt.Sprintf(`{"TableName":%q,"ConsistentRead":true%s}`, table, esk))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var page struct {
-				Items            []attr.Item
-				LastEvaluatedKey attr.Item
-			}
-			if err := json.Unmarshal(raw, &page); err != nil {
-				t.Fatal(err)
-			}
-			for _, it := range page.Items {
-				out[it["pk"].S] = string(it.AppendJSON(nil))
-			}
-			if page.LastEvaluatedKey == nil {
-				return out
-			}
-			esk = `,"ExclusiveStartKey":` + string(page.LastEvaluatedKey.AppendJSON(nil))
-		}
-	}
-	want := scan(func(body string) ([]byte, error) {
-		r, err := ddb.Do(ctx, "Scan", []byte(body))
-		if err == nil && r.Status != 200 {
-			err = fmt.Errorf("%d %s", r.Status, r.Body)
-		}
-		return r.Body, err
-	})
-	got := scan(func(body string) ([]byte, error) { return e.ex.Do(ctx, "Scan", []byte(body)) })
-	bad := 0
-	for k, w := range want {
-		if got[k] != w {
-			bad++
-			if bad <= 5 {
-				t.Errorf("item %s: target %q, DynamoDB Local %q", k, got[k], w)
-			}
-		}
-	}
-	for k, g := range got {
-		if _, ok := want[k]; !ok {
-			bad++
-			if bad <= 5 {
-				t.Errorf("item %s resurrected or invented in target: %s", k, g)
-			}
-		}
-	}
-	if bad > 0 {
-		t.Fatalf("%d of %d items differ", bad, len(want))
+	want := testenv.ScanByPK(t, ddb.ScanVia(ctx), table)
+	got := testenv.ScanByPK(t, func(body string) ([]byte, error) { return e.ex.Do(ctx, "Scan", []byte(body)) }, table)
+	if d := testenv.DiffByPK(want, got); d != "" {
+		t.Fatal(d)
 	}
 	return len(want)
 }

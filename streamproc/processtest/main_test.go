@@ -2,7 +2,6 @@ package processtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dualread/dualread/adapter"
-	"github.com/dualread/dualread/adapter/attr"
 	"github.com/dualread/dualread/internal/testenv"
 )
 
@@ -167,27 +165,10 @@ func (e *env) differences(t *testing.T, ctx context.Context, a *adapter.Adapter,
 	ddb := testenv.NewRawClient(e.ddb)
 	var out []string
 	for _, tb := range tables {
-		want := scan(t, func(body string) ([]byte, error) {
-			r, err := ddb.Do(ctx, "Scan", []byte(body))
-			if err == nil && r.Status != 200 {
-				err = fmt.Errorf("%d %s", r.Status, r.Body)
-			}
-			return r.Body, err
-		}, tb)
-		got := scan(t, func(body string) ([]byte, error) { return a.Executor.Do(ctx, "Scan", []byte(body)) }, tb)
-		var bad []string
-		for k, w := range want {
-			if got[k] != w {
-				bad = append(bad, fmt.Sprintf("%s: target %q, DynamoDB Local %q", k, got[k], w))
-			}
-		}
-		for k, g := range got {
-			if _, ok := want[k]; !ok {
-				bad = append(bad, fmt.Sprintf("%s resurrected or invented: %s", k, g))
-			}
-		}
-		if len(bad) > 0 {
-			out = append(out, fmt.Sprintf("%s: %d of %d differ: %s", tb, len(bad), len(want), strings.Join(bad[:min(3, len(bad))], "; ")))
+		want := testenv.ScanByPK(t, ddb.ScanVia(ctx), tb)
+		got := testenv.ScanByPK(t, func(body string) ([]byte, error) { return a.Executor.Do(ctx, "Scan", []byte(body)) }, tb)
+		if d := testenv.DiffByPK(want, got); d != "" {
+			out = append(out, tb+": "+d)
 		}
 	}
 	return strings.Join(out, "\n")
@@ -205,31 +186,5 @@ func (e *env) waitConverged(t *testing.T, ctx context.Context, a *adapter.Adapte
 			t.Fatalf("%s: target never equalled DynamoDB Local:\n%s", what, d)
 		}
 		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func scan(t *testing.T, do func(body string) ([]byte, error), table string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	esk := ""
-	for {
-		raw, err := do(fmt.Sprintf(`{"TableName":%q,"ConsistentRead":true%s}`, table, esk))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page struct {
-			Items            []attr.Item
-			LastEvaluatedKey attr.Item
-		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range page.Items {
-			out[it["pk"].S] = string(it.AppendJSON(nil))
-		}
-		if page.LastEvaluatedKey == nil {
-			return out
-		}
-		esk = `,"ExclusiveStartKey":` + string(page.LastEvaluatedKey.AppendJSON(nil))
 	}
 }
